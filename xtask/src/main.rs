@@ -1,0 +1,53 @@
+//! `cargo xtask`: project automation (`codegen`, `tidy`).
+//!
+//! Plain `std::env::args` parsing; every subcommand lives in its own module.
+//! This binary prints on purpose: it is a developer tool, not a library.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod codegen;
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  codegen [--check]   regenerate crates/baton-model/src/pb.rs from the .proto files
+                      (--check: fail if the committed file is stale)
+  tidy                check //! headers on every .rs file and the dependency rules";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["codegen"] => codegen::run(codegen::Mode::Write),
+        ["codegen", "--check"] => codegen::run(codegen::Mode::Check),
+        ["tidy"] => tidy::run(),
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the directory holding the root `Cargo.toml`).
+pub(crate) fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(1)
+        .unwrap_or_else(|| Path::new("."))
+        .to_path_buf()
+}

@@ -1,0 +1,214 @@
+//! Server knobs: [`MockConfig`], [`Plan`], [`Features`], [`Faults`].
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Workspace;
+
+/// Token used when none is configured.
+pub const DEFAULT_TOKEN: &str = "sgmock-public-api-token";
+
+/// Segment plan tier of the workspace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    /// Business tier: user groups available.
+    #[default]
+    Business,
+    /// Team tier: every `/groups*` and `/group*` route answers 400 `bad-request`
+    /// "Your plan does not include User Groups. Contact sales to upgrade to business tier.".
+    Team,
+}
+
+/// Optional workspace features. A disabled feature makes its list endpoint answer
+/// **403** `{"errors":[{"type":"forbidden","message":"The <X> feature is not enabled for this workspace."}]}`
+/// (Segment does not document the status; the client should treat any 4xx there as "feature unavailable").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Features {
+    /// Engage/Unify spaces (`GET /spaces`).
+    pub spaces: bool,
+    /// Warehouses (`GET /warehouses`).
+    pub warehouses: bool,
+    /// Functions (`GET /functions`).
+    pub functions: bool,
+}
+
+impl Default for Features {
+    /// Everything enabled.
+    fn default() -> Self {
+        Self {
+            spaces: true,
+            warehouses: true,
+            functions: true,
+        }
+    }
+}
+
+/// Fault injection. Rates are probabilities in `[0, 1]`; every decision is a deterministic
+/// function of `seed` and the index of the request since the faults were set.
+///
+/// Faults are decided after the token check and before the rate limiter and the handler, so a
+/// faulted request never changes the workspace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Share of requests answered 429 (`RequestError` body with `msBeforeNext` = 1000).
+    pub rate_429: f64,
+    /// Share of requests answered 500 or 503 with an `errors` envelope.
+    pub rate_5xx: f64,
+    /// Share of requests whose connection is reset (TCP RST) without any response.
+    pub rate_reset: f64,
+    /// When set, every successful body is sent in two halves with this pause in between
+    /// (headers arrive at once).
+    #[serde(rename = "slow_body_ms", with = "opt_millis")]
+    pub slow_body: Option<Duration>,
+    /// Share of successful responses whose JSON body is truncated (invalid JSON, status 200).
+    pub malformed_json_rate: f64,
+    /// The first paginated list response after the faults were set omits `data.pagination`.
+    pub drop_pagination_once: bool,
+    /// After this many API requests (counted from when the faults were set), every request
+    /// gets 401, as if the token had been revoked.
+    pub unauthorized_after: Option<u64>,
+    /// Seed of the fault decisions.
+    pub seed: u64,
+}
+
+impl Faults {
+    /// No faults at all.
+    pub fn none() -> Self {
+        Self::default()
+    }
+}
+
+/// Configuration of a [`crate::MockServer`] (its `Debug` output hides the token).
+#[derive(Clone)]
+pub struct MockConfig {
+    /// The workspace served.
+    pub workspace: Workspace,
+    /// Bearer token the server accepts (default [`DEFAULT_TOKEN`]).
+    pub token: String,
+    /// Plan tier (default Business).
+    pub plan: Plan,
+    /// Optional features (default all enabled).
+    pub features: Features,
+    /// Delay added to every API request (tokio time, so a paused clock skips it).
+    pub latency: Duration,
+    /// Read (GET) requests per minute; `None` = unlimited (default).
+    pub read_limit_per_min: Option<u32>,
+    /// Write (non-GET) requests per minute; default `Some(60)` like Segment's IAM write endpoints.
+    pub write_limit_per_min: Option<u32>,
+    /// Fault injection (default none).
+    pub faults: Faults,
+    /// Also route `DELETE /groups/{id}/users` (plural), whose existence on the live API is unverified.
+    pub plural_group_delete: bool,
+}
+
+impl std::fmt::Debug for MockConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockConfig")
+            .field("workspace", &self.workspace.id)
+            .field("token", &"****")
+            .field("plan", &self.plan)
+            .field("features", &self.features)
+            .field("latency", &self.latency)
+            .field("read_limit_per_min", &self.read_limit_per_min)
+            .field("write_limit_per_min", &self.write_limit_per_min)
+            .field("faults", &self.faults)
+            .field("plural_group_delete", &self.plural_group_delete)
+            .finish()
+    }
+}
+
+impl MockConfig {
+    /// Defaults around a workspace.
+    pub fn new(workspace: Workspace) -> Self {
+        Self {
+            workspace,
+            token: DEFAULT_TOKEN.to_owned(),
+            plan: Plan::Business,
+            features: Features::default(),
+            latency: Duration::ZERO,
+            read_limit_per_min: None,
+            write_limit_per_min: Some(60),
+            faults: Faults::default(),
+            plural_group_delete: false,
+        }
+    }
+
+    /// Sets the accepted bearer token.
+    #[must_use]
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = token.into();
+        self
+    }
+
+    /// Sets the plan tier.
+    #[must_use]
+    pub fn plan(mut self, plan: Plan) -> Self {
+        self.plan = plan;
+        self
+    }
+
+    /// Sets the optional features.
+    #[must_use]
+    pub fn features(mut self, features: Features) -> Self {
+        self.features = features;
+        self
+    }
+
+    /// Sets the per-request latency.
+    #[must_use]
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Sets the read limit per minute (`None` = unlimited).
+    #[must_use]
+    pub fn read_limit_per_min(mut self, limit: Option<u32>) -> Self {
+        self.read_limit_per_min = limit;
+        self
+    }
+
+    /// Sets the write limit per minute (`None` = unlimited).
+    #[must_use]
+    pub fn write_limit_per_min(mut self, limit: Option<u32>) -> Self {
+        self.write_limit_per_min = limit;
+        self
+    }
+
+    /// Sets the faults.
+    #[must_use]
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Enables or disables the plural `DELETE /groups/{id}/users` route.
+    #[must_use]
+    pub fn plural_group_delete(mut self, enabled: bool) -> Self {
+        self.plural_group_delete = enabled;
+        self
+    }
+}
+
+mod opt_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}

@@ -1,0 +1,632 @@
+//! The client: configuration, request execution, retries and hook calls.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::config::{Region, RetryPolicy, validate_base_url};
+use crate::encode::Query;
+use crate::error::{ErrorBody, classify, parse_error_body};
+use crate::hooks::{Access, NoHook, RateLimitInfo, RequestHook, RequestInfo, ResponseInfo};
+use crate::{Error, Token};
+
+/// Default `User-Agent`, identifying the connector.
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "baton-segment-rs/",
+    env!("CARGO_PKG_VERSION"),
+    " (segment-api)"
+);
+
+/// Largest page size the API accepts (`pagination.count`).
+pub const MAX_PAGE_SIZE: u16 = 1000;
+
+/// An async client of the Segment Public API. Cheap to clone (an `Arc` inside); share one
+/// per workspace token.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    authorization: HeaderValue,
+    hook: Arc<dyn RequestHook>,
+    retry: RetryPolicy,
+    pub(crate) page_size: u16,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("token", &"Token(****)")
+            .field("page_size", &self.inner.page_size)
+            .field("retry", &self.inner.retry)
+            .field("hook", &self.inner.hook)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client for the workspace the token belongs to.
+    pub fn builder(token: Token) -> ClientBuilder {
+        ClientBuilder {
+            token,
+            region: Region::Us,
+            base_url: None,
+            page_size: MAX_PAGE_SIZE,
+            hook: Arc::new(NoHook),
+            retry: RetryPolicy::default(),
+            timeout: None,
+            connect_timeout: None,
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+        }
+    }
+
+    /// The base URL requests go to (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The page size sent as `pagination.count`.
+    pub fn page_size(&self) -> u16 {
+        self.inner.page_size
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+}
+
+/// Builder of a [`Client`]; see [`Client::builder`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    token: Token,
+    region: Region,
+    base_url: Option<String>,
+    page_size: u16,
+    hook: Arc<dyn RequestHook>,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    user_agent: String,
+}
+
+impl ClientBuilder {
+    /// Uses the region's API host (default [`Region::Us`]). Ignored when
+    /// [`base_url`](Self::base_url) is set.
+    pub fn region(mut self, region: Region) -> Self {
+        self.region = region;
+        self
+    }
+
+    /// Uses an explicit base URL: `https` only, except plain `http` to a loopback host
+    /// (127.0.0.0/8, `[::1]`, `localhost`) for tests. Checked by [`build`](Self::build).
+    pub fn base_url(mut self, base_url: impl AsRef<str>) -> Self {
+        self.base_url = Some(base_url.as_ref().to_owned());
+        self
+    }
+
+    /// `pagination.count` for every list call, 1..=1000 (default 1000). Checked by
+    /// [`build`](Self::build).
+    pub fn page_size(mut self, page_size: u16) -> Self {
+        self.page_size = page_size;
+        self
+    }
+
+    /// Installs the hook called around every attempt (default [`NoHook`]).
+    pub fn hook(mut self, hook: Arc<dyn RequestHook>) -> Self {
+        self.hook = hook;
+        self
+    }
+
+    /// Sets the retry policy (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Total timeout of one attempt (connect + send + whole body). Default: none, so
+    /// callers (the CLI) should set one. Do not set it in tests that run on tokio's paused
+    /// clock with real sockets: auto-advance could fire it.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Connect timeout. Default: none (see [`timeout`](Self::timeout)).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Overrides the `User-Agent` (default [`DEFAULT_USER_AGENT`]).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let invalid = |reason: &str| Error::InvalidConfig {
+            reason: reason.to_owned(),
+        };
+        if self.token.is_empty() {
+            return Err(invalid("the API token is empty"));
+        }
+        if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "page size {} is outside 1..={MAX_PAGE_SIZE}",
+                    self.page_size
+                ),
+            });
+        }
+        let base_url =
+            validate_base_url(self.base_url.as_deref().unwrap_or(self.region.base_url()))?;
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token.secret()))
+            .map_err(|_| {
+            invalid("the API token contains characters not allowed in an HTTP header")
+        })?;
+        authorization.set_sensitive(true);
+        let user_agent = HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| invalid("the User-Agent is not a valid header value"))?;
+
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let mut http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none());
+        if is_loopback(&base_url) {
+            http = http.no_proxy();
+        }
+        if let Some(timeout) = self.timeout {
+            http = http.timeout(timeout);
+        }
+        if let Some(timeout) = self.connect_timeout {
+            http = http.connect_timeout(timeout);
+        }
+        let http = http.build().map_err(|e| Error::InvalidConfig {
+            reason: format!("HTTP client: {e}"),
+        })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                authorization,
+                hook: self.hook,
+                retry: self.retry,
+                page_size: self.page_size,
+            }),
+        })
+    }
+}
+
+/// Only loopback bases may be plain http (see `validate_base_url`); those bypass any proxy.
+fn is_loopback(base_url: &str) -> bool {
+    Url::parse(base_url).is_ok_and(|u| u.scheme() == "http")
+}
+
+/// One API call, before retries.
+pub(crate) struct Call {
+    pub(crate) operation: &'static str,
+    pub(crate) method: Method,
+    /// Already percent-encoded, starting with `/`.
+    pub(crate) path: String,
+    pub(crate) query: Query,
+    pub(crate) body: Option<Bytes>,
+}
+
+impl Call {
+    pub(crate) fn new(operation: &'static str, method: Method, path: String) -> Self {
+        Call {
+            operation,
+            method,
+            path,
+            query: Query::default(),
+            body: None,
+        }
+    }
+
+    pub(crate) fn json<B: serde::Serialize>(mut self, body: &B) -> Result<Self, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| Error::InvalidArgument {
+            operation: self.operation,
+            reason: format!("request body: {e}"),
+        })?;
+        self.body = Some(Bytes::from(bytes));
+        Ok(self)
+    }
+}
+
+/// The result of one attempt.
+enum Attempt {
+    Answered {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    Failed {
+        status: Option<StatusCode>,
+        headers: Option<HeaderMap>,
+        error: reqwest::Error,
+        may_have_reached_server: bool,
+    },
+}
+
+impl Client {
+    /// Sends a call, retrying per the policy, and returns the body of a 2xx answer.
+    pub(crate) async fn execute(&self, call: Call) -> Result<Bytes, Error> {
+        let inner = &*self.inner;
+        let operation = call.operation;
+        let access = if call.method == Method::GET {
+            Access::Read
+        } else {
+            Access::Write
+        };
+        let idempotent = matches!(
+            call.method,
+            Method::GET | Method::PUT | Method::DELETE | Method::HEAD
+        );
+        let mut url = format!("{}{}", inner.base_url, call.path);
+        if !call.query.as_str().is_empty() {
+            url.push('?');
+            url.push_str(call.query.as_str());
+        }
+        let url = Url::parse(&url).map_err(|e| Error::InvalidArgument {
+            operation,
+            reason: format!("cannot build the request URL ({e})"),
+        })?;
+        let max_attempts = inner.retry.max_attempts.max(1);
+
+        let mut attempt = 1u32;
+        loop {
+            let info = RequestInfo {
+                operation,
+                access,
+                attempt,
+            };
+            inner.hook.before(info).await;
+            tracing::debug!(operation, method = %call.method, attempt, "Segment API request");
+            let outcome = self.attempt(&call, url.clone()).await;
+
+            let (error, retry, server_wait) = match outcome {
+                Attempt::Answered {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    let rate_limit = rate_limit_info(&headers);
+                    if status.is_success() {
+                        inner.hook.after(&ResponseInfo {
+                            operation,
+                            access,
+                            status: Some(status.as_u16()),
+                            rate_limit,
+                            retry_after: None,
+                        });
+                        tracing::debug!(
+                            operation,
+                            status = status.as_u16(),
+                            "Segment API response"
+                        );
+                        check_content_type(operation, &headers)?;
+                        return Ok(body);
+                    }
+                    let parsed = parse_error_body(&body);
+                    let code = status.as_u16();
+                    let server_wait = if code == 429 || status.is_server_error() {
+                        server_wait(&parsed, &headers)
+                    } else {
+                        None
+                    };
+                    inner.hook.after(&ResponseInfo {
+                        operation,
+                        access,
+                        status: Some(code),
+                        rate_limit,
+                        retry_after: if code == 429 { server_wait } else { None },
+                    });
+                    tracing::debug!(operation, status = code, "Segment API error response");
+                    let retry = code == 429 || (status.is_server_error() && idempotent);
+                    (
+                        classify(
+                            operation,
+                            code,
+                            parsed,
+                            if code == 429 { server_wait } else { None },
+                        ),
+                        retry,
+                        server_wait,
+                    )
+                }
+                Attempt::Failed {
+                    status,
+                    headers,
+                    error,
+                    may_have_reached_server,
+                } => {
+                    inner.hook.after(&ResponseInfo {
+                        operation,
+                        access,
+                        status: status.map(|s| s.as_u16()),
+                        rate_limit: headers.as_ref().map(rate_limit_info).unwrap_or_default(),
+                        retry_after: None,
+                    });
+                    let retry = !error.is_builder() && (idempotent || !may_have_reached_server);
+                    (
+                        Error::Transport {
+                            operation,
+                            may_have_reached_server,
+                            source: error,
+                        },
+                        retry,
+                        None,
+                    )
+                }
+            };
+
+            if !retry || attempt >= max_attempts {
+                return Err(error);
+            }
+            let delay = server_wait
+                .unwrap_or_else(|| inner.retry.backoff(attempt))
+                .min(inner.retry.max_delay);
+            inner.hook.on_retry(&info, delay);
+            tracing::warn!(
+                operation,
+                attempt,
+                max_attempts,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "retrying Segment API request"
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(&self, call: &Call, url: Url) -> Attempt {
+        let inner = &*self.inner;
+        let mut request = inner
+            .http
+            .request(call.method.clone(), url)
+            .header(header::AUTHORIZATION, inner.authorization.clone());
+        if let Some(body) = &call.body {
+            request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let may_have_reached_server = !(error.is_connect() || error.is_builder());
+                return Attempt::Failed {
+                    status: None,
+                    headers: None,
+                    error,
+                    may_have_reached_server,
+                };
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        match response.bytes().await {
+            Ok(body) => Attempt::Answered {
+                status,
+                headers,
+                body,
+            },
+            Err(error) => Attempt::Failed {
+                status: Some(status),
+                headers: Some(headers),
+                error,
+                may_have_reached_server: true,
+            },
+        }
+    }
+}
+
+/// Accepts `application/*json` and `*+json` (Segment answers `application/vnd.segment.v1+json`,
+/// and `...v1alpha+json` for alpha endpoints); a missing Content-Type is tolerated.
+fn check_content_type(operation: &'static str, headers: &HeaderMap) -> Result<(), Error> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = text.split(';').next().unwrap_or("").trim();
+    let json = (essence.starts_with("application/") && essence.ends_with("json"))
+        || essence.ends_with("+json");
+    if json {
+        Ok(())
+    } else {
+        Err(Error::Decode {
+            operation,
+            reason: format!("unexpected content type {essence:?}"),
+        })
+    }
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// Parses `X-RateLimit-Reset`: an HTTP date as documented; tolerates epoch seconds.
+fn parse_reset(value: &str) -> Option<SystemTime> {
+    if let Ok(time) = httpdate::parse_http_date(value) {
+        return Some(time);
+    }
+    let secs: u64 = value.parse().ok()?;
+    if secs >= 1_000_000_000 {
+        SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+    } else {
+        SystemTime::now().checked_add(Duration::from_secs(secs))
+    }
+}
+
+pub(crate) fn rate_limit_info(headers: &HeaderMap) -> RateLimitInfo {
+    RateLimitInfo {
+        remaining: header_str(headers, "x-ratelimit-remaining").and_then(|v| v.parse().ok()),
+        consumed: header_str(headers, "x-ratelimit-consumed").and_then(|v| v.parse().ok()),
+        reset: header_str(headers, "x-ratelimit-reset").and_then(parse_reset),
+    }
+}
+
+/// How long the server asked us to wait: `errors[].data.msBeforeNext`, else until
+/// `X-RateLimit-Reset`, else `Retry-After` (seconds or HTTP date).
+fn server_wait(body: &ErrorBody, headers: &HeaderMap) -> Option<Duration> {
+    if let Some(ms) = body.ms_before_next {
+        return Some(Duration::from_millis(ms));
+    }
+    let now = SystemTime::now();
+    if let Some(reset) = header_str(headers, "x-ratelimit-reset").and_then(parse_reset)
+        && let Ok(wait) = reset.duration_since(now)
+    {
+        return Some(wait);
+    }
+    let retry_after = header_str(headers, header::RETRY_AFTER.as_str())?;
+    if let Ok(secs) = retry_after.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    httpdate::parse_http_date(retry_after)
+        .ok()
+        .map(|t| t.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn server_wait_precedence() {
+        let in_30s = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let body = ErrorBody {
+            messages: vec![],
+            ms_before_next: Some(1234),
+        };
+        let h = headers(&[("x-ratelimit-reset", &in_30s), ("retry-after", "7")]);
+        assert_eq!(server_wait(&body, &h), Some(Duration::from_millis(1234)));
+        let wait = server_wait(&ErrorBody::default(), &h).unwrap();
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(30));
+        let h = headers(&[("x-ratelimit-reset", &past), ("retry-after", "7")]);
+        assert_eq!(
+            server_wait(&ErrorBody::default(), &h),
+            Some(Duration::from_secs(7))
+        );
+        let h = headers(&[("retry-after", &in_30s)]);
+        assert!(server_wait(&ErrorBody::default(), &h).unwrap() > Duration::from_secs(25));
+        assert_eq!(server_wait(&ErrorBody::default(), &HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let h = headers(&[
+            ("x-ratelimit-remaining", "59"),
+            ("x-ratelimit-consumed", "1"),
+            ("x-ratelimit-reset", "Tue, 31 Dec 2024 23:59:59 GMT"),
+        ]);
+        let info = rate_limit_info(&h);
+        assert_eq!(info.remaining, Some(59));
+        assert_eq!(info.consumed, Some(1));
+        assert_eq!(
+            info.reset,
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_689_599))
+        );
+    }
+
+    #[test]
+    fn content_types() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/vnd.segment.v1+json",
+            "application/vnd.segment.v1alpha+json",
+            "Application/VND.Segment.v1beta+JSON",
+        ] {
+            assert!(
+                check_content_type("op", &headers(&[("content-type", ok)])).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["text/html", "text/plain; charset=utf-8", "application/xml"] {
+            assert!(
+                check_content_type("op", &headers(&[("content-type", bad)])).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(check_content_type("op", &HeaderMap::new()).is_ok());
+    }
+
+    #[test]
+    fn builder_rules() {
+        let token = || Token::new("t0k3n-value");
+        assert!(Client::builder(token()).build().is_ok());
+        assert_eq!(
+            Client::builder(token())
+                .region(Region::Eu)
+                .build()
+                .unwrap()
+                .base_url(),
+            "https://eu1.api.segmentapis.com"
+        );
+        assert_eq!(Client::builder(token()).build().unwrap().page_size(), 1000);
+        for size in [0, 1001, u16::MAX] {
+            assert!(matches!(
+                Client::builder(token()).page_size(size).build(),
+                Err(Error::InvalidConfig { .. })
+            ));
+        }
+        assert_eq!(
+            Client::builder(token())
+                .page_size(1)
+                .build()
+                .unwrap()
+                .page_size(),
+            1
+        );
+        assert!(matches!(
+            Client::builder(Token::new("  ")).build(),
+            Err(Error::InvalidConfig { .. })
+        ));
+        let err = Client::builder(Token::new("bad\u{7f}token"))
+            .build()
+            .unwrap_err();
+        assert!(!err.to_string().contains("token\u{7f}") && !err.to_string().contains("bad"));
+        assert!(
+            Client::builder(token())
+                .base_url("http://example.com")
+                .build()
+                .is_err()
+        );
+        let client = Client::builder(token())
+            .base_url("http://127.0.0.1:1/")
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:1");
+        assert!(!format!("{client:?}").contains("t0k3n"));
+        assert!(!format!("{:?}", Client::builder(token())).contains("t0k3n"));
+    }
+}

@@ -1,0 +1,43 @@
+//! A Segment API session shared by the sync engine and the provisioning
+//! engine: a [`segment_api::Client`] paced by a [`Pacer`] (governor buckets
+//! for writes and reads, plus pacing from the server's `X-RateLimit-*`
+//! headers and 429 answers), request accounting ([`Stats`]), and a session
+//! role cache (moka) with single-flight loading and case-insensitive,
+//! ambiguity-aware lookups.
+//!
+//! All waiting uses `tokio::time`, so tests can run on tokio's paused clock.
+//!
+//! ```ignore
+//! let builder = segment_api::Client::builder(token).region(segment_api::Region::Eu);
+//! let session = segment_cache::Session::from_builder(builder, SessionConfig::default())?;
+//! let users = session.client().list_users();           // paced and counted
+//! let admin = session.role_by_name("Source Admin").await?; // one GET /roles listing
+//! let summary = session.stats();                        // requests, 429s, waits, ...
+//! ```
+//!
+//! Pacing, in order, for every attempt of an access class (read or write):
+//! 1. a server hold: after a 429 (for its `retry_after`, else until
+//!    `X-RateLimit-Reset`) or after `X-RateLimit-Remaining: 0` (until the reset);
+//! 2. the client-side bucket ([`PacerConfig::write`] / [`PacerConfig::read`]);
+//! 3. when the server says few requests remain, a slot that spreads them
+//!    evenly until the reset.
+//!
+//! This crate sits on `segment-api` only. It must never depend on Baton
+//! crates (`baton-model`, `baton-c1z`), on `segment-connector`,
+//! `segment-provision`, `segment-cli`, or (outside dev-dependencies) on
+//! `segment-mock`. It never prints and never logs the API token.
+
+mod error;
+mod pacer;
+mod roles;
+mod session;
+mod stats;
+
+pub use crate::error::Error;
+pub use crate::pacer::{Pacer, PacerConfig, RateLimit, ServerPacing};
+pub use crate::session::{Session, SessionConfig};
+pub use crate::stats::{OperationStats, Stats};
+
+/// Re-exported so callers need not name `segment_api::hooks` for the
+/// [`SessionConfig::observer`] hook.
+pub use segment_api::hooks::RequestHook;

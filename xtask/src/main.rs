@@ -1,10 +1,12 @@
-//! `cargo xtask`: project automation (`codegen`, `tidy`).
+//! `cargo xtask`: project automation (`codegen`, `tidy`, `bench`, `release`).
 //!
 //! Plain `std::env::args` parsing; every subcommand lives in its own module.
 //! This binary prints on purpose: it is a developer tool, not a library.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod codegen;
+mod release;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +18,11 @@ usage: cargo xtask <command>
 commands:
   codegen [--check]   regenerate crates/baton-model/src/pb.rs from the .proto files
                       (--check: fail if the committed file is stale)
-  tidy                check //! headers on every .rs file and the dependency rules";
+  tidy                check //! headers on every .rs file and the dependency rules
+  bench [criterion|scale|all]
+                      criterion benches (default), or the release-mode scale runs
+                      whose figures docs/BENCHMARKS.md records
+  release [--dry-run] build and package segment-cli and segment-mock into dist/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +31,16 @@ fn main() -> ExitCode {
         ["codegen"] => codegen::run(codegen::Mode::Write),
         ["codegen", "--check"] => codegen::run(codegen::Mode::Check),
         ["tidy"] => tidy::run(),
+        ["bench", rest @ ..] if rest.len() <= 1 => match bench::Which::parse(rest.first().copied())
+        {
+            Some(which) => bench::run(which),
+            None => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
+        ["release"] => release::run(false),
+        ["release", "--dry-run"] => release::run(true),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())

@@ -1647,6 +1647,10 @@ pub struct ResourceTypeCapability {
     pub opt_in_required: bool,
     #[prost(bool, tag = "5")]
     pub skip_sync_anomaly_detection: bool,
+    /// The spec names this field but not the fields of its message; the message is kept
+    /// empty here, so readers of our files see the field and skip its (absent) content.
+    #[prost(message, optional, tag = "6")]
+    pub credential_issue: ::core::option::Option<CredentialDetailsCredentialIssue>,
     #[prost(bool, tag = "7")]
     pub deprecated: bool,
 }
@@ -1766,6 +1770,19 @@ impl ::prost::Name for CredentialDetailsAccountProvisioning {
     }
     fn type_url() -> ::prost::alloc::string::String {
         "type.googleapis.com/c1.connector.v2.CredentialDetailsAccountProvisioning".into()
+    }
+}
+/// Credential issuance details of a resource type (fields not modelled by this connector).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CredentialDetailsCredentialIssue {}
+impl ::prost::Name for CredentialDetailsCredentialIssue {
+    const NAME: &'static str = "CredentialDetailsCredentialIssue";
+    const PACKAGE: &'static str = "c1.connector.v2";
+    fn full_name() -> ::prost::alloc::string::String {
+        "c1.connector.v2.CredentialDetailsCredentialIssue".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/c1.connector.v2.CredentialDetailsCredentialIssue".into()
     }
 }
 /// Credential options for credential rotation.

@@ -1,17 +1,18 @@
 //! The client: configuration, request execution, retries and hook calls.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
-use url::Url;
+use url::{Host, Url};
 
 use crate::config::{Region, RetryPolicy, validate_base_url};
 use crate::encode::Query;
-use crate::error::{ErrorBody, classify, parse_error_body};
+use crate::error::{ErrorBody, classify, is_post_operation, parse_error_body};
 use crate::hooks::{Access, NoHook, RateLimitInfo, RequestHook, RequestInfo, ResponseInfo};
 use crate::{Error, Token};
 
@@ -24,6 +25,17 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
 
 /// Largest page size the API accepts (`pagination.count`).
 pub const MAX_PAGE_SIZE: u16 = 1000;
+
+/// Default total timeout of one attempt (connect + send + whole body); see
+/// [`ClientBuilder::timeout`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default connect timeout; see [`ClientBuilder::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The latest `X-RateLimit-Reset` believed: further in the future than this, the header
+/// is treated as absent (a skewed clock or an absurd value must not stall anyone).
+const MAX_RESET_AHEAD: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// An async client of the Segment Public API. Cheap to clone (an `Arc` inside); share one
 /// per workspace token.
@@ -63,8 +75,8 @@ impl Client {
             page_size: MAX_PAGE_SIZE,
             hook: Arc::new(NoHook),
             retry: RetryPolicy::default(),
-            timeout: None,
-            connect_timeout: None,
+            timeout: Some(DEFAULT_TIMEOUT),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
         }
     }
@@ -133,17 +145,32 @@ impl ClientBuilder {
         self
     }
 
-    /// Total timeout of one attempt (connect + send + whole body). Default: none, so
-    /// callers (the CLI) should set one. Do not set it in tests that run on tokio's paused
-    /// clock with real sockets: auto-advance could fire it.
+    /// Total timeout of one attempt (connect + send + whole body). Default
+    /// [`DEFAULT_TIMEOUT`] (60 s), so a stalled server cannot hang a caller forever.
+    /// A timed-out attempt is a [`Error::Transport`] and is retried like one.
+    ///
+    /// Tests that run on tokio's paused clock with real sockets should call
+    /// [`no_timeout`](Self::no_timeout): while the runtime waits for I/O, auto-advance
+    /// may jump the clock straight to the timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    /// Connect timeout. Default: none (see [`timeout`](Self::timeout)).
+    /// Connect timeout. Default [`DEFAULT_CONNECT_TIMEOUT`] (10 s); see
+    /// [`timeout`](Self::timeout).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Removes both the request timeout and the connect timeout (a later
+    /// [`timeout`](Self::timeout) or [`connect_timeout`](Self::connect_timeout) sets one
+    /// again). Meant for tests on tokio's paused clock; production callers should keep a
+    /// timeout.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = None;
+        self.connect_timeout = None;
         self
     }
 
@@ -188,6 +215,11 @@ impl ClientBuilder {
         if is_loopback(&base_url) {
             http = http.no_proxy();
         }
+        if let Some((name, addr)) = pinned_localhost(&base_url) {
+            // `localhost` never goes through the system resolver (/etc/hosts, DNS): plain
+            // http is allowed to it only because it is loopback.
+            http = http.resolve(&name, addr);
+        }
         if let Some(timeout) = self.timeout {
             http = http.timeout(timeout);
         }
@@ -215,6 +247,22 @@ fn is_loopback(base_url: &str) -> bool {
     Url::parse(base_url).is_ok_and(|u| u.scheme() == "http")
 }
 
+/// For a base URL whose host is `localhost` (or `localhost.`), the name and the address it
+/// is pinned to: 127.0.0.1 (port 0: reqwest then uses the URL's port).
+fn pinned_localhost(base_url: &str) -> Option<(String, SocketAddr)> {
+    let url = Url::parse(base_url).ok()?;
+    let Some(Host::Domain(name)) = url.host() else {
+        return None;
+    };
+    if !(name.eq_ignore_ascii_case("localhost") || name.eq_ignore_ascii_case("localhost.")) {
+        return None;
+    }
+    Some((
+        name.to_owned(),
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+    ))
+}
+
 /// One API call, before retries.
 pub(crate) struct Call {
     pub(crate) operation: &'static str,
@@ -227,6 +275,11 @@ pub(crate) struct Call {
 
 impl Call {
     pub(crate) fn new(operation: &'static str, method: Method, path: String) -> Self {
+        debug_assert_eq!(
+            method == Method::POST,
+            is_post_operation(operation),
+            "{operation}: keep error::POST_OPERATIONS in step with the operations"
+        );
         Call {
             operation,
             method,
@@ -322,8 +375,12 @@ impl Client {
                     }
                     let parsed = parse_error_body(&body);
                     let code = status.as_u16();
-                    let server_wait = if code == 429 || status.is_server_error() {
+                    // A 429 says when the window resets; a 5xx is no statement about the
+                    // rate-limit window, so only its explicit `Retry-After` counts.
+                    let server_wait = if code == 429 {
                         server_wait(&parsed, &headers)
+                    } else if status.is_server_error() {
+                        retry_after(&headers, SystemTime::now())
                     } else {
                         None
                     };
@@ -353,10 +410,13 @@ impl Client {
                     error,
                     may_have_reached_server,
                 } => {
+                    // A success whose body broke off is a transport failure, not a success:
+                    // report no status so that hooks count it as one. An error status stays
+                    // (the server did refuse, e.g. a 429 must still pace).
                     inner.hook.after(&ResponseInfo {
                         operation,
                         access,
-                        status: status.map(|s| s.as_u16()),
+                        status: status.filter(|s| !s.is_success()).map(|s| s.as_u16()),
                         rate_limit: headers.as_ref().map(rate_limit_info).unwrap_or_default(),
                         retry_after: None,
                     });
@@ -461,39 +521,50 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(str::trim)
 }
 
-/// Parses `X-RateLimit-Reset`: an HTTP date as documented; tolerates epoch seconds.
-fn parse_reset(value: &str) -> Option<SystemTime> {
-    if let Ok(time) = httpdate::parse_http_date(value) {
-        return Some(time);
-    }
-    let secs: u64 = value.parse().ok()?;
-    if secs >= 1_000_000_000 {
-        SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+/// Parses `X-RateLimit-Reset` (seen at wall-clock `now`): an HTTP date as documented;
+/// tolerates epoch seconds (>= 1e9) and seconds from now. A reset more than a day after
+/// `now` (or not representable) is treated as absent.
+fn parse_reset(value: &str, now: SystemTime) -> Option<SystemTime> {
+    let time = if let Ok(time) = httpdate::parse_http_date(value) {
+        time
     } else {
-        SystemTime::now().checked_add(Duration::from_secs(secs))
-    }
+        let secs: u64 = value.parse().ok()?;
+        if secs >= 1_000_000_000 {
+            SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))?
+        } else {
+            now.checked_add(Duration::from_secs(secs))?
+        }
+    };
+    let latest = now.checked_add(MAX_RESET_AHEAD)?;
+    (time <= latest).then_some(time)
 }
 
 pub(crate) fn rate_limit_info(headers: &HeaderMap) -> RateLimitInfo {
     RateLimitInfo {
         remaining: header_str(headers, "x-ratelimit-remaining").and_then(|v| v.parse().ok()),
         consumed: header_str(headers, "x-ratelimit-consumed").and_then(|v| v.parse().ok()),
-        reset: header_str(headers, "x-ratelimit-reset").and_then(parse_reset),
+        reset: header_str(headers, "x-ratelimit-reset")
+            .and_then(|v| parse_reset(v, SystemTime::now())),
     }
 }
 
-/// How long the server asked us to wait: `errors[].data.msBeforeNext`, else until
+/// How long a 429 asked us to wait: `errors[].data.msBeforeNext`, else until
 /// `X-RateLimit-Reset`, else `Retry-After` (seconds or HTTP date).
 fn server_wait(body: &ErrorBody, headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = body.ms_before_next {
         return Some(Duration::from_millis(ms));
     }
     let now = SystemTime::now();
-    if let Some(reset) = header_str(headers, "x-ratelimit-reset").and_then(parse_reset)
+    if let Some(reset) = header_str(headers, "x-ratelimit-reset").and_then(|v| parse_reset(v, now))
         && let Ok(wait) = reset.duration_since(now)
     {
         return Some(wait);
     }
+    retry_after(headers, now)
+}
+
+/// `Retry-After` (seconds or HTTP date), seen at wall-clock `now`.
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let retry_after = header_str(headers, header::RETRY_AFTER.as_str())?;
     if let Ok(secs) = retry_after.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -539,6 +610,64 @@ mod tests {
         let h = headers(&[("retry-after", &in_30s)]);
         assert!(server_wait(&ErrorBody::default(), &h).unwrap() > Duration::from_secs(25));
         assert_eq!(server_wait(&ErrorBody::default(), &HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn absurd_resets_are_treated_as_absent() {
+        let now = SystemTime::now();
+        for absurd in [
+            "9223372036854775807",
+            "18446744073709551615",
+            "200000", // seconds from now: more than a day
+        ] {
+            assert_eq!(parse_reset(absurd, now), None, "{absurd}");
+        }
+        let in_two_days = httpdate::fmt_http_date(now + Duration::from_secs(2 * 86_400));
+        assert_eq!(parse_reset(&in_two_days, now), None);
+        assert_eq!(parse_reset("30", now), Some(now + Duration::from_secs(30)));
+        let soon = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 60;
+        assert_eq!(
+            parse_reset(&soon.to_string(), now),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(soon))
+        );
+        let h = headers(&[
+            ("x-ratelimit-reset", "9223372036854775807"),
+            ("retry-after", "7"),
+        ]);
+        assert_eq!(rate_limit_info(&h).reset, None);
+        assert_eq!(
+            server_wait(&ErrorBody::default(), &h),
+            Some(Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn localhost_is_pinned_to_ipv4_loopback() {
+        let pinned = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        assert_eq!(
+            pinned_localhost("http://localhost:3000"),
+            Some(("localhost".to_owned(), pinned))
+        );
+        assert_eq!(
+            pinned_localhost("http://localhost.:3000"),
+            Some(("localhost.".to_owned(), pinned))
+        );
+        assert_eq!(
+            pinned_localhost("https://localhost"),
+            Some(("localhost".to_owned(), pinned))
+        );
+        for other in [
+            "http://127.0.0.1:3000",
+            "http://[::1]:3000",
+            "https://api.segmentapis.com",
+            "https://localhost.evil.example",
+        ] {
+            assert_eq!(pinned_localhost(other), None, "{other}");
+        }
     }
 
     #[test]

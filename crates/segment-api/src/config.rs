@@ -31,9 +31,10 @@ impl Region {
 ///
 /// 429 answers are retried for every method (the request was not processed); 5xx and
 /// transport failures only for requests safe to repeat (GET, PUT, DELETE), and a POST only
-/// when the connection could not even be established. Waits: `msBeforeNext` of the 429
-/// body, else `X-RateLimit-Reset`, else `Retry-After`, else exponential backoff from
-/// `base_delay` with jitter. Every wait is capped at `max_delay`.
+/// when the connection could not even be established. Waits after a 429: `msBeforeNext`
+/// of the body, else `X-RateLimit-Reset`, else `Retry-After`; after a 5xx: `Retry-After`
+/// only (a 5xx says nothing about the rate-limit window). Otherwise exponential backoff
+/// from `base_delay` with jitter. Every wait is capped at `max_delay`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Total attempts including the first (1 = never retry). 0 is treated as 1.

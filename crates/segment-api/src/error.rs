@@ -219,15 +219,53 @@ impl Error {
     }
 
     /// Whether the condition is transient (429, 5xx, transport), so that trying again
-    /// later may succeed. The client already retried within its [`RetryPolicy`](crate::RetryPolicy);
-    /// for a write that failed with `Transport { may_have_reached_server: true }` the
-    /// caller must check the current state before repeating it.
+    /// later may succeed. The client already retried within its [`RetryPolicy`](crate::RetryPolicy).
+    ///
+    /// Transient, but not necessarily safe: check [`is_safe_to_repeat`](Self::is_safe_to_repeat)
+    /// before repeating a write (a POST that failed with a 5xx or after it may have reached
+    /// the server may have been applied).
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
             Error::RateLimited { .. } | Error::Server { .. } | Error::Transport { .. }
         )
     }
+
+    /// Whether the failed operation may simply be sent again later: the condition is
+    /// transient ([`is_retryable`](Self::is_retryable)) AND repeating cannot apply a change
+    /// twice. True for a 429 (Segment did not process the request), for a transport failure
+    /// that certainly happened before the request was sent, and for a 5xx or any transport
+    /// failure of an operation that is not a POST (GET, PUT and DELETE are idempotent).
+    /// False for a POST (`createInvites`, `addPermissionsToUser`, `addUsersToUserGroup`,
+    /// `addPermissionsToUserGroup`) that got a 5xx or may have reached the server: check
+    /// the current state first. Always false for non-transient errors.
+    pub fn is_safe_to_repeat(&self) -> bool {
+        match self {
+            Error::RateLimited { .. }
+            | Error::Transport {
+                may_have_reached_server: false,
+                ..
+            } => true,
+            Error::Server { operation, .. } | Error::Transport { operation, .. } => {
+                !is_post_operation(operation)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Operations sent as POST (not idempotent). `Call::new` checks every call against this
+/// list in debug builds, so it cannot silently drift from the operations.
+const POST_OPERATIONS: &[&str] = &[
+    "addPermissionsToUser",
+    "addPermissionsToUserGroup",
+    "addUsersToUserGroup",
+    "createInvites",
+];
+
+/// Whether the operation (`operationId`) is sent as a POST.
+pub(crate) fn is_post_operation(operation: &str) -> bool {
+    POST_OPERATIONS.contains(&operation)
 }
 
 /// Formats `: "m1"; "m2"` (or nothing) after an error headline.
@@ -452,6 +490,29 @@ mod tests {
             c(302, "{}"),
             Error::UnexpectedStatus { status: 302, .. }
         ));
+    }
+
+    #[test]
+    fn server_errors_of_posts_are_transient_but_not_safe_to_repeat() {
+        for post in POST_OPERATIONS {
+            let e = classify(post, 503, ErrorBody::default(), None);
+            assert!(e.is_retryable() && !e.is_safe_to_repeat(), "{post}");
+            let e = classify(post, 429, ErrorBody::default(), None);
+            assert!(e.is_retryable() && e.is_safe_to_repeat(), "{post}");
+        }
+        for other in [
+            "getWorkspace",
+            "replacePermissionsForUser",
+            "deleteInvites",
+            "removeUsersFromUserGroup",
+        ] {
+            let e = classify(other, 500, ErrorBody::default(), None);
+            assert!(e.is_retryable() && e.is_safe_to_repeat(), "{other}");
+        }
+        for permanent in [400, 401, 403, 404, 409, 422] {
+            let e = classify("getWorkspace", permanent, ErrorBody::default(), None);
+            assert!(!e.is_retryable() && !e.is_safe_to_repeat(), "{permanent}");
+        }
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub struct RateLimitInfo {
     pub remaining: Option<u64>,
     /// `X-RateLimit-Consumed`.
     pub consumed: Option<u64>,
-    /// `X-RateLimit-Reset` (an HTTP date).
+    /// `X-RateLimit-Reset` (an HTTP date; epoch seconds are tolerated). `None` when absent,
+    /// unparsable, or more than a day in the future (an absurd value is never passed on).
     pub reset: Option<SystemTime>,
 }
 
@@ -47,7 +48,8 @@ pub struct ResponseInfo {
     pub operation: &'static str,
     /// Read or write.
     pub access: Access,
-    /// HTTP status, or `None` when the attempt failed in transport.
+    /// HTTP status, or `None` when the attempt failed in transport, including a 2xx
+    /// answer whose body could not be read (the call then fails with a transport error).
     pub status: Option<u16>,
     /// Rate-limit headers, when present.
     pub rate_limit: RateLimitInfo,

@@ -25,7 +25,10 @@ mod pagination;
 mod token;
 mod wire;
 
-pub use client::{Client, ClientBuilder, DEFAULT_USER_AGENT, MAX_PAGE_SIZE};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT,
+    MAX_PAGE_SIZE,
+};
 pub use config::{Region, RetryPolicy};
 pub use error::Error;
 pub use models::{

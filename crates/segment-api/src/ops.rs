@@ -2,7 +2,8 @@
 //!
 //! Every list operation has a `*_page` method (one request) and a stream method that
 //! follows cursors. Streams own a clone of the client and their arguments, so they borrow
-//! nothing.
+//! nothing. A stream whose pagination cannot end (a `next` cursor already sent, or 3
+//! consecutive empty pages that still carry a `next`) ends with an [`Error::Decode`].
 
 use futures::stream::{self, Stream, StreamExt};
 use reqwest::Method;

@@ -103,10 +103,20 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListSeed<T> {
     }
 }
 
+/// A `Decode` error from a serde_json error. serde_json's messages can quote values of the
+/// response (`invalid type: string "..."`, `unknown variant ...`), which are not ours to
+/// echo into logs: only the category and the position are reported.
 fn decode_error(operation: &'static str, err: serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    let category = match err.classify() {
+        Category::Io => "I/O error",
+        Category::Syntax => "malformed JSON",
+        Category::Data => "JSON not of the documented shape",
+        Category::Eof => "truncated JSON",
+    };
     Error::Decode {
         operation,
-        reason: err.to_string(),
+        reason: format!("{category} at line {} column {}", err.line(), err.column()),
     }
 }
 
@@ -241,6 +251,40 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn decode_reasons_never_quote_response_values() {
+        for (body, category) in [
+            (
+                r#"{"data":{"users":[],"pagination":{"totalEntries":"s3cr3t-value"}}}"#,
+                "not of the documented shape",
+            ),
+            (
+                r#"{"data":{"users":[{"id":"a","name":"n","email":"e"}],"pagination":{"next":{"s3cr3t-value":1}}}}"#,
+                "not of the documented shape",
+            ),
+            (
+                r#"{"data":{"users":[],"pagination":{}}} s3cr3t-value"#,
+                "malformed JSON",
+            ),
+            (r#"{"data":{"users":["s3cr3t-value"#, "truncated JSON"),
+        ] {
+            let err = list::<User>("listUsers", body.as_bytes(), "users").unwrap_err();
+            let Error::Decode { reason, .. } = &err else {
+                panic!("{err}");
+            };
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+            assert!(reason.contains(category), "{reason}");
+            assert!(reason.contains("line 1 column "), "{reason}");
+        }
+        let err = object::<crate::Role>(
+            "getRole",
+            br#"{"data":{"role":{"id":"r","name":987654321}}}"#,
+            "role",
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("987654321"), "{err}");
     }
 
     #[test]

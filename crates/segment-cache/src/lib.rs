@@ -18,9 +18,12 @@
 //! Pacing, in order, for every attempt of an access class (read or write):
 //! 1. a server hold: after a 429 (for its `retry_after`, else until
 //!    `X-RateLimit-Reset`) or after `X-RateLimit-Remaining: 0` (until the reset);
-//! 2. the client-side bucket ([`PacerConfig::write`] / [`PacerConfig::read`]);
-//! 3. when the server says few requests remain, a slot that spreads them
-//!    evenly until the reset.
+//! 2. when the server says few requests remain, a slot that spreads them
+//!    evenly until the reset;
+//! 3. last, the client-side bucket ([`PacerConfig::write`] /
+//!    [`PacerConfig::read`]): the token is taken right before the request is
+//!    sent (never held while waiting), so the bucket's limit holds for what is
+//!    actually sent.
 //!
 //! This crate sits on `segment-api` only. It must never depend on Baton
 //! crates (`baton-model`, `baton-c1z`), on `segment-connector`,

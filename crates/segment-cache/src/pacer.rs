@@ -285,9 +285,11 @@ impl ServerGate {
         if !cfg.enabled {
             return;
         }
+        // A reset so far away that adding the slack overflows is no reset at all.
         let until_reset = rl
             .reset
-            .and_then(|reset| (reset + cfg.reset_slack).duration_since(wall).ok())
+            .and_then(|reset| reset.checked_add(cfg.reset_slack))
+            .and_then(|reset| reset.duration_since(wall).ok())
             .filter(|d| !d.is_zero())
             .map(|d| d.min(cfg.max_hold));
 
@@ -297,7 +299,7 @@ impl ServerGate {
                 .or(until_reset)
                 .unwrap_or(cfg.fallback_429_hold)
                 .min(cfg.max_hold);
-            self.hold(now + wait);
+            self.hold(later(now, wait));
             return;
         }
         let Some(remaining) = rl.remaining else {
@@ -305,7 +307,7 @@ impl ServerGate {
         };
         if remaining == 0 {
             if let Some(d) = until_reset {
-                self.hold(now + d);
+                self.hold(later(now, d));
             }
             self.spread = None;
         } else if is_low(cfg, remaining, rl.consumed) {
@@ -315,7 +317,7 @@ impl ServerGate {
                 let parts = u32::try_from(remaining.saturating_add(1)).unwrap_or(u32::MAX);
                 self.spread = Some(Spread {
                     interval: d / parts,
-                    until: now + d,
+                    until: later(now, d),
                 });
             }
         } else {
@@ -338,7 +340,7 @@ impl ServerGate {
         match self.spread {
             Some(spread) if now < spread.until => {
                 let slot = self.next_slot.map_or(now, |s| s.max(now));
-                self.next_slot = Some(slot + spread.interval);
+                self.next_slot = Some(later(slot, spread.interval));
                 slot
             }
             _ => {
@@ -352,6 +354,16 @@ impl ServerGate {
     pub(crate) fn last(&self) -> Option<segment_api::hooks::RateLimitInfo> {
         self.last
     }
+}
+
+/// Roughly 30 years: what "later" saturates to when `at + d` is not representable.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `at + d`, saturating (never panics, whatever the configuration or headers say).
+pub(crate) fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(d.min(FAR_FUTURE)))
+        .unwrap_or(at)
 }
 
 /// `remaining` is low when at or below the absolute or relative threshold.
@@ -443,10 +455,17 @@ impl Pacer {
     }
 
     /// Waits until a request of this access class may be sent.
+    ///
+    /// Order matters: first every server hold, then the spread slot, and only
+    /// then the client-side bucket token, with no `.await` between taking the
+    /// token and returning. A task never sleeps while holding a token, so the
+    /// send times are exactly the token times and the bucket's "at most
+    /// `per_minute` in any 60 s window" holds for what is sent, whatever the
+    /// server pacing does meanwhile. After any sleep the hold is checked again
+    /// (a new hold may have appeared).
     pub(crate) async fn pace(&self, access: Access) -> Duration {
         let start = Instant::now();
         let gate = &self.gates[class(access)];
-        let mut token = self.limiter(access).is_none();
         let mut slot = false;
         loop {
             let now = Instant::now();
@@ -455,15 +474,6 @@ impl Pacer {
                 tokio::time::sleep_until(until).await;
                 continue;
             }
-            if !token {
-                if let Some(limiter) = self.limiter(access)
-                    && let Err(wait) = limiter.try_acquire()
-                {
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                token = true;
-            }
             if !slot {
                 slot = true;
                 let at = lock(gate).reserve(now);
@@ -471,6 +481,12 @@ impl Pacer {
                     tokio::time::sleep_until(at).await;
                     continue;
                 }
+            }
+            if let Some(limiter) = self.limiter(access)
+                && let Err(wait) = limiter.try_acquire()
+            {
+                tokio::time::sleep(wait).await;
+                continue;
             }
             break;
         }

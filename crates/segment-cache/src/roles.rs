@@ -30,18 +30,20 @@ struct Loaded {
 #[derive(Debug)]
 pub(crate) struct RoleCache {
     ttl: Duration,
+    miss_refresh: Duration,
     generation: AtomicU64,
     cache: Cache<u64, Loaded>,
 }
 
 impl RoleCache {
-    pub(crate) fn new(ttl: Duration) -> RoleCache {
+    pub(crate) fn new(ttl: Duration, miss_refresh: Duration) -> RoleCache {
         let cache = Cache::builder()
             .max_capacity(4)
             .time_to_live(ttl.min(MOKA_TTL_CAP))
             .build();
         RoleCache {
             ttl,
+            miss_refresh,
             generation: AtomicU64::new(0),
             cache,
         }
@@ -51,13 +53,57 @@ impl RoleCache {
         self.ttl
     }
 
+    pub(crate) fn miss_refresh(&self) -> Duration {
+        self.miss_refresh
+    }
+
     /// The role list, listing it (all pages, once for all concurrent callers)
     /// when absent or older than the TTL.
     pub(crate) async fn get(&self, client: &Client) -> Result<Arc<[Role]>, Error> {
+        Ok(self.get_loaded(client).await?.1.roles)
+    }
+
+    /// Looks `found` up in the role list; when it finds nothing and the list
+    /// is at least `miss_refresh` old, lists the roles once more (one listing
+    /// for all concurrent missing lookups) and looks again. A role created
+    /// after the list was loaded is thus found without waiting for the TTL,
+    /// while repeated misses cost at most one listing per `miss_refresh`.
+    pub(crate) async fn find<R>(
+        &self,
+        client: &Client,
+        mut found: impl FnMut(&[Role]) -> Option<R>,
+    ) -> Result<Option<R>, Error> {
+        let (generation, loaded) = self.get_loaded(client).await?;
+        if let Some(hit) = found(&loaded.roles) {
+            return Ok(Some(hit));
+        }
+        if loaded.loaded_at.elapsed() < self.miss_refresh {
+            return Ok(None);
+        }
+        // Only the first of several concurrent missing lookups moves to a new
+        // generation; the others (and later callers) join that one listing.
+        if self
+            .generation
+            .compare_exchange(
+                generation,
+                generation.wrapping_add(1),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+        {
+            self.cache.invalidate(&generation).await;
+            tracing::debug!("role lookup missed; listing Segment roles again");
+        }
+        Ok(found(&self.get(client).await?))
+    }
+
+    /// The current generation and its list, loading it when needed.
+    async fn get_loaded(&self, client: &Client) -> Result<(u64, Loaded), Error> {
         let key = self.generation.load(Ordering::Acquire);
         if let Some(loaded) = self.cache.get(&key).await {
             if loaded.loaded_at.elapsed() < self.ttl {
-                return Ok(loaded.roles);
+                return Ok((key, loaded));
             }
             // Remove only if still stale: a concurrent caller may already
             // have put a fresh list there.
@@ -83,7 +129,7 @@ impl RoleCache {
                 })
             })
             .await?;
-        Ok(loaded.roles)
+        Ok((key, loaded))
     }
 
     /// Forgets the list; the next lookup lists roles again.

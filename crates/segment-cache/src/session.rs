@@ -25,11 +25,19 @@ pub struct SessionConfig {
     /// An extra hook called for every attempt, after the pacer (e.g. progress
     /// reporting or test instrumentation). Default `None`.
     pub observer: Option<Arc<dyn RequestHook>>,
+    /// A lookup by id or name that finds no role lists the roles again (once,
+    /// shared by concurrent lookups) when the cached list is at least this
+    /// old, so a role created meanwhile is found. Bounds such extra listings
+    /// to one per this interval. Default 5 s.
+    pub role_miss_refresh: Duration,
 }
 
 impl SessionConfig {
     /// Default role list time-to-live.
     pub const DEFAULT_ROLE_TTL: Duration = Duration::from_secs(10 * 60);
+
+    /// Default [`SessionConfig::role_miss_refresh`].
+    pub const DEFAULT_ROLE_MISS_REFRESH: Duration = Duration::from_secs(5);
 
     /// With another pacer configuration.
     #[must_use]
@@ -42,6 +50,13 @@ impl SessionConfig {
     #[must_use]
     pub fn with_role_ttl(mut self, ttl: Duration) -> SessionConfig {
         self.role_ttl = ttl;
+        self
+    }
+
+    /// With another [`SessionConfig::role_miss_refresh`].
+    #[must_use]
+    pub fn with_role_miss_refresh(mut self, interval: Duration) -> SessionConfig {
+        self.role_miss_refresh = interval;
         self
     }
 
@@ -59,6 +74,7 @@ impl Default for SessionConfig {
             pacer: PacerConfig::default(),
             role_ttl: SessionConfig::DEFAULT_ROLE_TTL,
             observer: None,
+            role_miss_refresh: SessionConfig::DEFAULT_ROLE_MISS_REFRESH,
         }
     }
 }
@@ -69,6 +85,7 @@ impl fmt::Debug for SessionConfig {
             .field("pacer", &self.pacer)
             .field("role_ttl", &self.role_ttl)
             .field("observer", &self.observer.is_some())
+            .field("role_miss_refresh", &self.role_miss_refresh)
             .finish()
     }
 }
@@ -107,7 +124,7 @@ impl Session {
             inner: Arc::new(Inner {
                 client,
                 pacer,
-                roles: RoleCache::new(config.role_ttl),
+                roles: RoleCache::new(config.role_ttl, config.role_miss_refresh),
             }),
         })
     }
@@ -139,16 +156,44 @@ impl Session {
     }
 
     /// The role with this exact id, if any.
+    ///
+    /// Before answering `None` from a list at least
+    /// [`role_miss_refresh`](SessionConfig::role_miss_refresh) old, the roles
+    /// are listed again (once for all concurrent lookups).
     pub async fn role_by_id(&self, id: &str) -> Result<Option<Role>, Error> {
-        Ok(self.roles().await?.iter().find(|r| r.id == id).cloned())
+        self.inner
+            .roles
+            .find(&self.inner.client, |roles| {
+                roles.iter().find(|r| r.id == id).cloned()
+            })
+            .await
     }
 
     /// The one role with this name, compared case-insensitively (otherwise
     /// exactly). [`Error::RoleNotFound`] when none matches,
     /// [`Error::AmbiguousRole`] (with every candidate) when several do; never
     /// a silent first match.
+    ///
+    /// Before answering [`Error::RoleNotFound`] from a list at least
+    /// [`role_miss_refresh`](SessionConfig::role_miss_refresh) old, the roles
+    /// are listed again (once for all concurrent lookups).
     pub async fn role_by_name(&self, name: &str) -> Result<Role, Error> {
-        roles::by_name(&self.roles().await?, name)
+        let found = self
+            .inner
+            .roles
+            .find(&self.inner.client, |roles| {
+                match roles::by_name(roles, name) {
+                    Err(Error::RoleNotFound { .. }) => None,
+                    other => Some(other),
+                }
+            })
+            .await?;
+        found.unwrap_or_else(|| Err(Error::RoleNotFound { name: name.into() }))
+    }
+
+    /// The [`SessionConfig::role_miss_refresh`] interval.
+    pub fn role_miss_refresh(&self) -> Duration {
+        self.inner.roles.miss_refresh()
     }
 
     /// Every role matching `predicate`, in the API's order.

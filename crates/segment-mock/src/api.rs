@@ -1,6 +1,6 @@
 //! Routing and the handlers of the Segment Public API operations (pure functions over the workspace).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use axum::http::Method;
 use rand::rngs::StdRng;
@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 use crate::config::{Features, Plan};
 use crate::ids::{hash_strs, id22, ksuid_from_hash};
 use crate::model::{
-    FunctionKind, Group, Invite, Label, Permission, PermissionResource, ResourceType, Workspace,
+    FunctionKind, Group, Invite, Label, Permission, PermissionResource, ResourceType, User,
+    Workspace,
 };
 use crate::query::{LastPage, Query, page};
 
@@ -323,10 +324,11 @@ pub(crate) fn handle(route: &Route, ctx: &mut Ctx<'_>, q: &Query, body: &[u8]) -
         Route::ListUsersFromUserGroup(id) => {
             let req = q.pagination()?;
             let g = find_group(ctx.ws, id)?;
+            let by_email = EmailIndex::new(ctx.ws);
             let users: Vec<Value> = ctx.ws.groups[g]
                 .members
                 .iter()
-                .filter_map(|m| ctx.ws.user_by_email(m))
+                .filter_map(|m| by_email.user(m))
                 .map(|u| minimal_user(&u.id, &u.name, &u.email))
                 .collect();
             let (items, pagination) = page(&users, req, true, LastPage::Null);
@@ -339,13 +341,14 @@ pub(crate) fn handle(route: &Route, ctx: &mut Ctx<'_>, q: &Query, body: &[u8]) -
         Route::RemoveUsersFromUserGroup(id) => {
             let g = find_group(ctx.ws, id)?;
             let emails = required_query_array(q, "emails")?;
+            let gone: HashSet<String> = emails.iter().map(|e| e.to_ascii_lowercase()).collect();
             let group = &mut ctx.ws.groups[g];
             group
                 .members
-                .retain(|m| !emails.iter().any(|e| e.eq_ignore_ascii_case(m)));
+                .retain(|m| !gone.contains(&m.to_ascii_lowercase()));
             group
                 .invites
-                .retain(|m| !emails.iter().any(|e| e.eq_ignore_ascii_case(m)));
+                .retain(|m| !gone.contains(&m.to_ascii_lowercase()));
             Ok(success())
         }
         Route::ListInvitesFromUserGroup(id) => {
@@ -916,18 +919,22 @@ fn group_members(ctx: &mut Ctx<'_>, id: &str, body: &[u8], replace: bool) -> Api
     }
     let mut members = Vec::new();
     let mut invitees = Vec::new();
-    for e in &emails {
-        if let Some(u) = ctx.ws.user_by_email(e) {
-            members.push(u.email.clone());
-        } else if let Some(i) = ctx
-            .ws
-            .invites
-            .iter()
-            .find(|i| i.email.eq_ignore_ascii_case(e))
-        {
-            invitees.push(i.email.clone());
-        } else {
-            return Err(ApiError::not_found());
+    {
+        let by_email = EmailIndex::new(ctx.ws);
+        let invites: HashMap<String, &str> = first_by_email(
+            ctx.ws
+                .invites
+                .iter()
+                .map(|i| (i.email.as_str(), i.email.as_str())),
+        );
+        for e in &emails {
+            if let Some(u) = by_email.user(e) {
+                members.push(u.email.clone());
+            } else if let Some(i) = invites.get(&e.to_ascii_lowercase()) {
+                invitees.push((*i).to_owned());
+            } else {
+                return Err(ApiError::not_found());
+            }
         }
     }
     let group = &mut ctx.ws.groups[g];
@@ -935,16 +942,8 @@ fn group_members(ctx: &mut Ctx<'_>, id: &str, body: &[u8], replace: bool) -> Api
         group.members.clear();
         group.invites.clear();
     }
-    for m in members {
-        if !group.members.iter().any(|x| x.eq_ignore_ascii_case(&m)) {
-            group.members.push(m);
-        }
-    }
-    for i in invitees {
-        if !group.invites.iter().any(|x| x.eq_ignore_ascii_case(&i)) {
-            group.invites.push(i);
-        }
-    }
+    push_new_emails(&mut group.members, members);
+    push_new_emails(&mut group.invites, invitees);
     Ok(ApiOk::ok(
         json!({"userGroup": group_json(ctx.ws, &ctx.ws.groups[g], false)}),
     ))
@@ -1003,14 +1002,14 @@ fn create_invites(ctx: &mut Ctx<'_>, body: &[u8]) -> ApiResult {
             permissions,
         });
     }
-    let taken = |e: &str| {
-        ctx.ws.user_by_email(e).is_some()
-            || ctx
-                .ws
-                .invites
-                .iter()
-                .any(|i| i.email.eq_ignore_ascii_case(e))
-    };
+    let by_email = EmailIndex::new(ctx.ws);
+    let invited: HashSet<String> = ctx
+        .ws
+        .invites
+        .iter()
+        .map(|i| i.email.to_ascii_lowercase())
+        .collect();
+    let taken = |e: &str| by_email.user(e).is_some() || invited.contains(&e.to_ascii_lowercase());
     for (i, inv) in new.iter().enumerate() {
         let dup_in_request = new[..i]
             .iter()
@@ -1025,6 +1024,45 @@ fn create_invites(ctx: &mut Ctx<'_>, body: &[u8]) -> ApiResult {
         status: 201,
         ..ApiOk::ok(json!({"emails": emails}))
     })
+}
+
+/// Workspace users by email, compared ASCII-case-insensitively like
+/// [`Workspace::user_by_email`] (the first user wins), built once per request so that
+/// resolving many emails (large groups, 2,000-user workspaces) is linear, not quadratic.
+pub(crate) struct EmailIndex<'w> {
+    users: HashMap<String, &'w User>,
+}
+
+impl<'w> EmailIndex<'w> {
+    pub(crate) fn new(ws: &'w Workspace) -> Self {
+        Self {
+            users: first_by_email(ws.users.iter().map(|u| (u.email.as_str(), u))),
+        }
+    }
+
+    /// The user with this email (ignoring ASCII case), like [`Workspace::user_by_email`].
+    pub(crate) fn user(&self, email: &str) -> Option<&'w User> {
+        self.users.get(&email.to_ascii_lowercase()).copied()
+    }
+}
+
+/// A map keyed by ASCII-lowercased email that keeps the first value of each email.
+fn first_by_email<'a, V>(entries: impl Iterator<Item = (&'a str, V)>) -> HashMap<String, V> {
+    let mut map = HashMap::new();
+    for (email, value) in entries {
+        map.entry(email.to_ascii_lowercase()).or_insert(value);
+    }
+    map
+}
+
+/// Appends the emails not yet in `list` (ignoring ASCII case), in order.
+fn push_new_emails(list: &mut Vec<String>, new: Vec<String>) {
+    let mut present: HashSet<String> = list.iter().map(|e| e.to_ascii_lowercase()).collect();
+    for email in new {
+        if present.insert(email.to_ascii_lowercase()) {
+            list.push(email);
+        }
+    }
 }
 
 fn looks_like_email(e: &str) -> bool {

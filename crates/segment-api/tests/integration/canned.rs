@@ -18,6 +18,15 @@ pub(crate) enum Reply {
     },
     /// Read the request, then close the connection without answering.
     Drop,
+    /// Read the request, then keep the connection open without ever answering.
+    Stall,
+    /// Like `Respond`, but announce `declared_len` body bytes and close the connection
+    /// after sending only `body`.
+    Truncated {
+        status: u16,
+        body: String,
+        declared_len: usize,
+    },
 }
 
 impl Reply {
@@ -153,6 +162,20 @@ async fn serve(mut socket: TcpStream, reply: Reply, log: &Mutex<Vec<Seen>>) {
     });
     match reply {
         Reply::Drop => {}
+        Reply::Stall => {
+            std::future::pending::<()>().await;
+        }
+        Reply::Truncated {
+            status,
+            body,
+            declared_len,
+        } => {
+            let out = format!(
+                "HTTP/1.1 {status} Canned\r\nContent-Length: {declared_len}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{body}"
+            );
+            let _ = socket.write_all(out.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        }
         Reply::Respond {
             status,
             headers,

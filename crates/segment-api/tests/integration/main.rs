@@ -8,5 +8,7 @@ mod conformance;
 mod encoding;
 mod errors;
 mod operations;
+mod pagination;
 mod retry;
 mod support;
+mod transport;

@@ -1,5 +1,6 @@
 //! Retries and rate limits on tokio's paused clock (no real sleeps; elapsed time is exact).
-//! No reqwest timeouts are set here: auto-advance of the paused clock could fire them.
+//! Clients here opt out of reqwest timeouts (`no_timeout`): auto-advance of the paused
+//! clock could fire them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ fn invite(email: &str) -> InviteInput {
 
 fn canned_client(canned: &Canned, hook: Arc<RecordingHook>, retry: RetryPolicy) -> Client {
     Client::builder(Token::new("t"))
+        .no_timeout()
         .base_url(canned.base_url())
         .hook(hook)
         .retry_policy(retry)
@@ -236,6 +238,7 @@ async fn server_errors_are_retried_for_get_put_delete_but_not_post() {
         "{err}"
     );
     assert_eq!(server.counters().total, 1, "POST is never retried on 5xx");
+    assert!(err.is_retryable() && !err.is_safe_to_repeat());
 
     server.reset_counters();
     api.replace_user_permissions(&ws.users[0].id, &Vec::<PermissionInput>::new())
@@ -286,6 +289,7 @@ async fn connection_reset_after_sending_may_have_reached_the_server() {
         ),
         "{err}"
     );
+    assert!(err.is_safe_to_repeat(), "a GET may be repeated");
     assert_eq!(server.counters().total, 3, "GET retried");
     server.reset_counters();
     let err = api
@@ -330,6 +334,7 @@ async fn dropped_connection_is_not_repeated_for_post() {
         ),
         "{err}"
     );
+    assert!(err.is_retryable() && !err.is_safe_to_repeat());
     assert_eq!(canned.requests().len(), 1);
     assert_eq!(hook.afters()[0].status, None);
 }
@@ -342,6 +347,7 @@ async fn connect_failure_did_not_reach_the_server_so_post_is_retried() {
     };
     let hook = RecordingHook::new();
     let api = Client::builder(Token::new("t"))
+        .no_timeout()
         .base_url(format!("http://127.0.0.1:{port}"))
         .hook(hook.clone())
         .retry_policy(POLICY)
@@ -358,11 +364,114 @@ async fn connect_failure_did_not_reach_the_server_so_post_is_retried() {
         ),
         "{err}"
     );
-    assert!(err.is_retryable());
+    assert!(err.is_retryable() && err.is_safe_to_repeat());
     assert_eq!(
         hook.befores().len(),
         3,
         "connect failures are safe to retry, even for POST"
     );
     assert!(hook.afters().iter().all(|a| a.status.is_none()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_absurd_rate_limit_reset_is_treated_as_absent() {
+    let canned = Canned::start(vec![
+        Reply::json(429, r#"{"errors":[{"type":"RateLimited"}]}"#)
+            .header("X-RateLimit-Reset", "9223372036854775807")
+            .header("Retry-After", "3"),
+        Reply::json(200, WORKSPACE_OK)
+            .header("X-RateLimit-Remaining", "5")
+            .header("X-RateLimit-Reset", "9223372036854775807"),
+    ])
+    .await;
+    let hook = RecordingHook::new();
+    let api = canned_client(&canned, hook.clone(), POLICY);
+    api.get_workspace().await.unwrap();
+    assert_eq!(
+        hook.retries().iter().map(|r| r.1).collect::<Vec<_>>(),
+        [Duration::from_secs(3)],
+        "Retry-After, not a wait until the end of time"
+    );
+    let afters = hook.afters();
+    assert_eq!(afters[0].rate_limit.reset, None);
+    assert_eq!(afters[0].retry_after, Some(Duration::from_secs(3)));
+    assert_eq!(afters[1].rate_limit.reset, None);
+    assert_eq!(afters[1].rate_limit.remaining, Some(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_wait_for_retry_after_only_never_for_the_rate_limit_reset() {
+    let reset = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+    let canned = Canned::start(vec![
+        Reply::json(503, r#"{"errors":[{"type":"ServiceUnavailable"}]}"#)
+            .header("X-RateLimit-Reset", &reset),
+        Reply::json(
+            503,
+            r#"{"errors":[{"type":"x","data":{"msBeforeNext":45000}}]}"#,
+        )
+        .header("X-RateLimit-Reset", &reset)
+        .header("Retry-After", "3"),
+        Reply::json(200, WORKSPACE_OK),
+    ])
+    .await;
+    let hook = RecordingHook::new();
+    let api = canned_client(&canned, hook.clone(), POLICY);
+    api.get_workspace().await.unwrap();
+    let delays: Vec<Duration> = hook.retries().iter().map(|r| r.1).collect();
+    assert_eq!(delays.len(), 2);
+    // Retry 1 without Retry-After: backoff from 500 ms with equal jitter.
+    assert!(
+        delays[0] >= Duration::from_millis(250) && delays[0] <= Duration::from_millis(500),
+        "{:?}",
+        delays[0]
+    );
+    assert_eq!(delays[1], Duration::from_secs(3));
+    assert!(hook.afters().iter().all(|a| a.retry_after.is_none()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_success_whose_body_breaks_off_is_a_transport_failure_for_hooks() {
+    let canned = Canned::start(vec![Reply::Truncated {
+        status: 200,
+        body: r#"{"data":{"work"#.to_owned(),
+        declared_len: 500,
+    }])
+    .await;
+    let hook = RecordingHook::new();
+    let api = canned_client(&canned, hook.clone(), RetryPolicy::never());
+    let err = api.get_workspace().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                may_have_reached_server: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let afters = hook.afters();
+    assert_eq!(afters.len(), 1);
+    assert_eq!(afters[0].status, None, "counted as a transport failure");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_server_times_out_by_default() {
+    let canned = Canned::start(vec![Reply::Stall]).await;
+    // Default timeouts (no `no_timeout`); on the paused clock the stall costs no real time.
+    let api = Client::builder(Token::new("t"))
+        .base_url(canned.base_url())
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(3600), api.get_workspace())
+        .await
+        .expect("the client gave up by itself");
+    match outcome {
+        Err(Error::Transport { source, .. }) => assert!(source.is_timeout(), "{source}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(start.elapsed() <= segment_api::DEFAULT_TIMEOUT);
+    assert_eq!(canned.requests().len(), 1);
 }

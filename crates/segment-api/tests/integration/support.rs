@@ -25,6 +25,7 @@ pub(crate) async fn mock_with(config: MockConfig) -> MockServer {
 /// and fast retries. No reqwest timeouts (tests may run on a paused clock).
 pub(crate) fn builder(server: &MockServer) -> ClientBuilder {
     Client::builder(Token::new(server.token()))
+        .no_timeout()
         .base_url(server.base_url())
         .page_size(7)
         .retry_policy(RetryPolicy {

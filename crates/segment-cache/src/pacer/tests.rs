@@ -452,3 +452,183 @@ async fn accounting_classifies_answers() {
     assert_eq!(delta.by_operation.len(), 1);
     assert_eq!(delta.requests_of("op"), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_absurd_reset_or_hold_never_panics() {
+    // `X-RateLimit-Reset: 9223372036854775807` (epoch seconds), should it
+    // ever get past segment-api: adding the slack overflows.
+    let pacer = Pacer::new(PacerConfig::default()).unwrap();
+    if let Some(reset) = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(i64::MAX as u64)) {
+        for (status, remaining) in [(200, 0), (200, 2), (429, 0)] {
+            pacer.after(&resp(Access::Read, status, headers(remaining, 100, reset)));
+        }
+        // Treated as no reset: the 429 held for the fallback only.
+        let t = Instant::now();
+        pacer.before(req(Access::Read, 1)).await;
+        assert_eq!(t.elapsed(), ServerPacing::default().fallback_429_hold);
+    }
+
+    // Unbounded holds saturate instead of overflowing the clock.
+    let unbounded = ServerPacing {
+        max_hold: Duration::MAX,
+        ..ServerPacing::default()
+    };
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let mut gate = ServerGate::default();
+    let mut r = resp(Access::Write, 429, RateLimitInfo::default());
+    r.retry_after = Some(Duration::MAX);
+    gate.observe(&unbounded, &r, now, wall);
+    assert!(gate.held_until(now).unwrap() > now + Duration::from_secs(86_400 * 365));
+    let mut gate = ServerGate::default();
+    let far = wall + Duration::from_secs(86_400 * 365 * 20);
+    gate.observe(
+        &unbounded,
+        &resp(Access::Write, 200, headers(1, 99, far)),
+        now,
+        wall,
+    );
+    assert_eq!(gate.reserve(now), now);
+    assert!(gate.reserve(now) > now);
+}
+
+/// A toy Segment write window for the pacing simulation: `limit` requests
+/// per fixed 60 s window, answered with Segment's headers (and 429 beyond
+/// it). Other clients already used `used_by_others` of the first window.
+struct ToyServer {
+    limit: u64,
+    epoch: Instant,
+    window: u64,
+    count: u64,
+}
+
+impl ToyServer {
+    fn answer(&mut self, at: Instant) -> ResponseInfo {
+        let window = at.duration_since(self.epoch).as_secs() / 60;
+        if window != self.window {
+            self.window = window;
+            self.count = 0;
+        }
+        self.count += 1;
+        let reset_at = self.epoch + Duration::from_secs((window + 1) * 60);
+        let until_reset = reset_at.duration_since(at);
+        let refused = self.count > self.limit;
+        let mut r = resp(
+            Access::Write,
+            if refused { 429 } else { 200 },
+            headers(
+                self.limit.saturating_sub(self.count),
+                self.count.min(self.limit),
+                SystemTime::now() + until_reset,
+            ),
+        );
+        if refused {
+            r.retry_after = Some(until_reset);
+        }
+        r
+    }
+}
+
+/// A pacing scenario: `tasks` concurrent workers each send `each` writes
+/// through one pacer (client-side `limit`, server pacing on) to a
+/// [`ToyServer`] allowing `server_limit` a minute, whose first window is
+/// `phase` seconds old and already `used_by_others`.
+#[derive(Debug, Clone, Copy)]
+struct Scenario {
+    limit: RateLimit,
+    server_limit: u64,
+    used_by_others: u64,
+    phase: u64,
+    tasks: usize,
+    each: usize,
+}
+
+impl Scenario {
+    /// Every send time (429'd attempts included), sorted.
+    fn sends(self) -> Vec<Duration> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let pacer = Pacer::new(PacerConfig::default().with_write(Some(self.limit))).unwrap();
+            let start = Instant::now();
+            let server = std::sync::Mutex::new(ToyServer {
+                limit: self.server_limit,
+                epoch: start - Duration::from_secs(self.phase % 60),
+                window: 0,
+                count: self.used_by_others,
+            });
+            let sends = std::sync::Mutex::new(Vec::new());
+            let worker = |_| async {
+                for _ in 0..self.each {
+                    let mut attempt = 1;
+                    loop {
+                        pacer.before(req(Access::Write, attempt)).await;
+                        // Nothing may await between pacing and sending.
+                        let now = Instant::now();
+                        sends.lock().unwrap().push(now - start);
+                        let answer = server.lock().unwrap().answer(now);
+                        pacer.after(&answer);
+                        if answer.status == Some(200) {
+                            break;
+                        }
+                        attempt += 1;
+                    }
+                }
+            };
+            futures::future::join_all((0..self.tasks).map(worker)).await;
+            let mut sends = sends.into_inner().unwrap();
+            sends.sort();
+            sends
+        })
+    }
+}
+
+#[test]
+fn spread_and_holds_never_let_more_than_the_bucket_through() {
+    // Other clients left 30 of 80 in the current window: the pacer spreads
+    // them over the minute while 32 workers queue. When the window resets,
+    // the workers still queued behind the spread must not add to a fresh
+    // minute of bucket tokens.
+    let scenario = Scenario {
+        limit: RateLimit::per_minute(60),
+        server_limit: 80,
+        used_by_others: 50,
+        phase: 0,
+        tasks: 32,
+        each: 8,
+    };
+    let sends = scenario.sends();
+    assert!(sends.len() >= 32 * 8);
+    let most = max_in_any_window(&sends, Duration::from_secs(60));
+    assert!(most <= 60, "{most} sends in one 60 s window");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Whatever the server's window says (spreads, holds, 429s), the sends of
+    /// many concurrent workers stay within the client-side bucket.
+    #[test]
+    fn concurrent_paced_sends_stay_within_the_bucket(
+        per_minute in 20u32..=60,
+        burst in 1u32..=5,
+        server_limit in 5u64..=100,
+        used_frac in 0.0f64..1.0,
+        phase in 0u64..60,
+        tasks in 8usize..=32,
+    ) {
+        let scenario = Scenario {
+            limit: RateLimit::per_minute(per_minute).with_burst(burst),
+            server_limit,
+            used_by_others: (server_limit as f64 * used_frac) as u64,
+            phase,
+            tasks,
+            each: 6,
+        };
+        let sends = scenario.sends();
+        let most = max_in_any_window(&sends, Duration::from_secs(60));
+        prop_assert!(most <= per_minute as usize, "{} sends in one 60 s window", most);
+    }
+}

@@ -80,7 +80,8 @@ async fn invalidation_makes_the_next_lookup_list_again() {
     session.roles().await.unwrap();
     assert_eq!(mock_requests(&server, LIST_ROLES), 3);
 
-    // The workspace changes behind our back; the cache still answers.
+    // The workspace changes behind our back; the cache still answers (a
+    // miss re-lists only once the list is `role_miss_refresh` old).
     server.set_workspace(workspace_with_roles([("new-role", "Brand New")]));
     assert!(matches!(
         session.role_by_name("Brand New").await,
@@ -225,6 +226,7 @@ async fn a_failed_listing_is_shared_then_retried() {
     let _ticker = Ticker::start();
     let server = support::start(MockConfig::new(lookup_workspace()).token("the-right-token")).await;
     let builder = segment_api::Client::builder(segment_api::Token::new("a-wrong-token"))
+        .no_timeout()
         .base_url(server.base_url());
     let session = segment_cache::Session::from_builder(builder, SessionConfig::default()).unwrap();
 
@@ -246,4 +248,66 @@ async fn a_failed_listing_is_shared_then_retried() {
     // Errors are not cached.
     assert!(session.roles().await.is_err());
     assert_eq!(mock_requests(&server, LIST_ROLES), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_miss_lists_again_once_the_list_is_a_few_seconds_old() {
+    let _ticker = Ticker::start();
+    let server = support::start(MockConfig::new(lookup_workspace())).await;
+    let session = support::session(&server, 100, SessionConfig::default());
+    assert_eq!(
+        session.role_miss_refresh(),
+        SessionConfig::DEFAULT_ROLE_MISS_REFRESH
+    );
+    session.roles().await.unwrap();
+    assert_eq!(mock_requests(&server, LIST_ROLES), 1);
+
+    // A role is created after the listing.
+    let mut ws = server.workspace();
+    ws.roles.push(segment_mock::Role {
+        id: "r-new".into(),
+        name: "Brand New Role".into(),
+        description: String::new(),
+    });
+    server.set_workspace(ws);
+
+    // Right after a listing a miss is answered from the cache...
+    assert!(matches!(
+        session.role_by_name("brand new role").await,
+        Err(Error::RoleNotFound { .. })
+    ));
+    assert_eq!(session.role_by_id("r-new").await.unwrap(), None);
+    assert_eq!(mock_requests(&server, LIST_ROLES), 1);
+
+    // ...once the list is 5 s old, concurrent misses share one new listing.
+    tokio::time::advance(Duration::from_secs(6)).await;
+    let (by_name, by_id) = futures::join!(
+        join_all((0..10).map(|_| session.role_by_name("Brand New Role"))),
+        join_all((0..10).map(|_| session.role_by_id("r-new"))),
+    );
+    assert!(by_name.iter().all(|r| r.as_ref().unwrap().id == "r-new"));
+    assert!(by_id.iter().all(|r| r.as_ref().unwrap().is_some()));
+    assert_eq!(mock_requests(&server, LIST_ROLES), 2);
+
+    // Real misses re-list at most once per 5 s.
+    for _ in 0..5 {
+        assert!(session.role_by_id("r-nope").await.unwrap().is_none());
+    }
+    assert_eq!(mock_requests(&server, LIST_ROLES), 2);
+    tokio::time::advance(Duration::from_secs(6)).await;
+    let misses = join_all((0..10).map(|_| session.role_by_name("Nope"))).await;
+    assert!(
+        misses
+            .iter()
+            .all(|r| matches!(r, Err(Error::RoleNotFound { name }) if name == "Nope"))
+    );
+    assert_eq!(mock_requests(&server, LIST_ROLES), 3);
+    // Hits and ambiguous names never re-list.
+    tokio::time::advance(Duration::from_secs(6)).await;
+    session.role_by_id("r-owner").await.unwrap().unwrap();
+    assert!(matches!(
+        session.role_by_name("source admin").await,
+        Err(Error::AmbiguousRole { .. })
+    ));
+    assert_eq!(mock_requests(&server, LIST_ROLES), 3);
 }

@@ -39,9 +39,11 @@ pub(crate) async fn start(config: MockConfig) -> MockServer {
     MockServer::start(config).await.unwrap()
 }
 
-/// A session on the mock with the given page size and session config.
+/// A session on the mock with the given page size and session config. No
+/// client timeouts: the tests run on tokio's paused clock.
 pub(crate) fn session(server: &MockServer, page_size: u16, config: SessionConfig) -> Session {
     let builder = Client::builder(Token::new(server.token()))
+        .no_timeout()
         .base_url(server.base_url())
         .page_size(page_size);
     Session::from_builder(builder, config).unwrap()

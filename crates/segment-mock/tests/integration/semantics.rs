@@ -210,3 +210,69 @@ async fn latency_is_applied_on_tokio_time() {
     let h = Harness::start(config().latency(std::time::Duration::from_millis(5))).await;
     assert_eq!(h.get("/").await.status, 200);
 }
+
+#[tokio::test]
+async fn large_groups_resolve_members_by_email_ignoring_case() {
+    let mut ws = segment_mock::generate(&segment_mock::GenSpec::sized(2_000, 4, 1, 1, 1, 1, 5));
+    let everyone: Vec<String> = ws
+        .users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            if i % 2 == 0 {
+                u.email.to_ascii_uppercase()
+            } else {
+                u.email.clone()
+            }
+        })
+        .collect();
+    ws.groups[0].members = everyone.clone();
+    ws.groups[0]
+        .members
+        .push("not.a.user@example.com".to_owned());
+    ws.groups[1].members.clear();
+    ws.groups[1].invites.clear();
+    let (big, small) = (ws.groups[0].id.clone(), ws.groups[1].id.clone());
+    let expected: Vec<String> = ws.users.iter().map(|u| u.id.clone()).collect();
+    let invite = ws.invites[0].email.clone();
+    let h =
+        crate::common::Harness::start(segment_mock::MockConfig::new(ws).write_limit_per_min(None))
+            .await;
+
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/groups/{big}/users?pagination.count=1000");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&pagination.cursor={}", enc(c)));
+        }
+        let d = h.get(&path).await.data();
+        for u in d["users"].as_array().unwrap() {
+            ids.push(u["id"].as_str().unwrap().to_owned());
+        }
+        match d["pagination"]["next"].as_str() {
+            Some(next) if !next.is_empty() => cursor = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    assert_eq!(ids, expected, "every member once, in group order");
+
+    // Adding members: emails of users (any case) and invites, duplicates collapse.
+    let mut emails: Vec<String> = everyone[..300].to_vec();
+    emails.extend(everyone[..300].iter().map(|e| e.to_ascii_lowercase()));
+    emails.push(invite.to_ascii_uppercase());
+    let r = h
+        .post(
+            &format!("/groups/{small}/users"),
+            &json!({ "emails": emails }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ws = h.server.workspace();
+    let g = ws.groups.iter().find(|g| g.id == small).unwrap();
+    assert_eq!(g.members.len(), 300);
+    assert_eq!(g.invites, [invite]);
+    for (i, m) in g.members.iter().enumerate() {
+        assert_eq!(m, &ws.users[i].email, "stored as the user's email");
+    }
+}

@@ -1,0 +1,46 @@
+//! Reader and writer of Baton `.c1z` sync files in the classic v1 format: the magic `C1ZF\0`
+//! followed by one zstd frame of a SQLite database ("Profile A" of `docs/c1z-format.md` §2.7:
+//! classic column sets, grant expansion kept inside the grant blob), which every baton-sdk
+//! version and the `baton` CLI open.
+//!
+//! - [`C1zWriter`] writes one sync (appending to an existing file and keeping the newest
+//!   syncs), then atomically replaces the file (`<file>.tmp` + fsync + rename).
+//! - [`C1zReader`] opens a file read-only and serves listings with the Go SDK's pagination and
+//!   sync-selection rules through a [`SyncView`].
+//! - v3 (`C1Z3`, Pebble) files are detected and refused with [`C1zError::PebbleV3`].
+//!
+//! ```ignore
+//! use baton_c1z::{C1zReader, C1zWriter, GrantFilter, ReaderOptions, WriterOptions};
+//!
+//! let mut w = C1zWriter::create("sync.c1z", WriterOptions::default())?;
+//! w.put_resource_type(&user_type)?;
+//! w.put_resource(&alice)?;
+//! w.put_entitlement(&member)?;
+//! w.put_grant(&alice_is_member)?;
+//! let summary = w.finish()?; // <file>.tmp + fsync + rename
+//!
+//! let r = C1zReader::open("sync.c1z", ReaderOptions::default())?;
+//! let latest = r.latest()?; // latest finished full sync, like the Go SDK
+//! for grant in latest.grants(&GrantFilter::default()) {
+//!     let grant = grant?;
+//! }
+//! ```
+//!
+//! Depends on `baton-model` (the protobuf types) only among the workspace crates; it must never
+//! depend on an async runtime, an HTTP stack or any `segment-*` crate, and it never prints.
+
+mod container;
+mod error;
+mod ksuid;
+mod reader;
+mod schema;
+mod timestamp;
+mod writer;
+
+pub use container::{C1Z_V1_MAGIC, C1Z_V3_MAGIC, DEFAULT_MAX_DECODED_SIZE};
+pub use error::{C1zError, ObjectKind, Result};
+pub use reader::{
+    C1zReader, EntitlementFilter, GrantFilter, MAX_PAGE_SIZE, Page, PageRequest, ReaderOptions,
+    ResourceFilter, Rows, SyncRun, SyncStats, SyncView,
+};
+pub use writer::{C1zWriter, WriteCounts, WriteSummary, WriterOptions};

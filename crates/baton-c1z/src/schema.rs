@@ -1,0 +1,149 @@
+//! The SQLite schema of a classic c1z ("Profile A"): classic column sets, `v1_connector_sessions`
+//! empty, and the indexes that do not reference columns added by newer SDKs.
+
+use crate::error::{Result, SqlContext};
+use rusqlite::Connection;
+
+/// Tables every c1z must have for a reader to work.
+pub(crate) const REQUIRED_TABLES: [&str; 5] = [
+    "v1_resource_types",
+    "v1_resources",
+    "v1_entitlements",
+    "v1_grants",
+    "v1_sync_runs",
+];
+
+/// Tables that hold per-sync rows (cleanup deletes from each).
+pub(crate) const SYNC_SCOPED_TABLES: [&str; 6] = [
+    "v1_resource_types",
+    "v1_resources",
+    "v1_entitlements",
+    "v1_grants",
+    "v1_assets",
+    "v1_connector_sessions",
+];
+
+/// Tables, in creation order (classic column sets).
+const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS v1_resource_types (
+    id integer primary key,
+    external_id text not null,
+    data blob not null,
+    sync_id text not null,
+    discovered_at datetime not null
+);
+CREATE TABLE IF NOT EXISTS v1_resources (
+    id integer primary key,
+    resource_type_id text not null,
+    external_id text not null,
+    parent_resource_type_id text,
+    parent_resource_id text,
+    data blob not null,
+    sync_id text not null,
+    discovered_at datetime not null
+);
+CREATE TABLE IF NOT EXISTS v1_entitlements (
+    id integer primary key,
+    resource_type_id text not null,
+    resource_id text not null,
+    external_id text not null,
+    data blob not null,
+    sync_id text not null,
+    discovered_at datetime not null
+);
+CREATE TABLE IF NOT EXISTS v1_grants (
+    id integer primary key,
+    resource_type_id text not null,
+    resource_id text not null,
+    entitlement_id text not null,
+    principal_resource_type_id text not null,
+    principal_resource_id text not null,
+    external_id text not null,
+    data blob not null,
+    sync_id text not null,
+    discovered_at datetime not null
+);
+CREATE TABLE IF NOT EXISTS v1_sync_runs (
+    id integer primary key,
+    sync_id text not null,
+    started_at datetime not null,
+    ended_at datetime,
+    sync_token text not null
+);
+CREATE TABLE IF NOT EXISTS v1_assets (
+    id integer primary key,
+    external_id text not null,
+    content_type text not null,
+    data blob not null,
+    sync_id text not null,
+    discovered_at datetime not null
+);
+CREATE TABLE IF NOT EXISTS v1_connector_sessions (
+    id integer primary key,
+    sync_id text not null,
+    key text not null,
+    value blob not null
+);
+";
+
+/// Unique indexes: the upsert conflict targets, needed before the first insert.
+const UNIQUE_INDEXES: &str = "
+CREATE UNIQUE INDEX IF NOT EXISTS idx_resource_types_external_sync_v1 ON v1_resource_types (external_id, sync_id);
+CREATE UNIQUE INDEX IF NOT EXISTS idx_resources_parent_resource_id_v1 ON v1_resources (external_id, sync_id);
+CREATE UNIQUE INDEX IF NOT EXISTS idx_entitlements_external_sync_v1 ON v1_entitlements (external_id, sync_id);
+CREATE UNIQUE INDEX IF NOT EXISTS idx_grants_external_sync_v1 ON v1_grants (external_id, sync_id);
+CREATE UNIQUE INDEX IF NOT EXISTS idx_sync_runs_sync_id_v1 ON v1_sync_runs (sync_id);
+CREATE UNIQUE INDEX IF NOT EXISTS idx_assets_external_sync_v1 ON v1_assets (external_id, sync_id);
+CREATE UNIQUE INDEX IF NOT EXISTS idx_session_store_sync_key_v1 ON v1_connector_sessions (sync_id, key);
+";
+
+/// Lookup indexes. Building them once after a bulk load is much faster than maintaining them
+/// row by row, so a writer that starts from an empty database creates them at the end.
+const LOOKUP_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS idx_resources_resource_type_id_v1 ON v1_resources (resource_type_id);
+CREATE INDEX IF NOT EXISTS idx_resources_external_sync_v1 ON v1_resources (parent_resource_type_id, parent_resource_id);
+CREATE INDEX IF NOT EXISTS idx_entitlements_resource_id_v1 ON v1_entitlements (resource_type_id, resource_id);
+CREATE INDEX IF NOT EXISTS idx_grants_resource_type_id_resource_id_v1 ON v1_grants (resource_type_id, resource_id);
+CREATE INDEX IF NOT EXISTS idx_grants_principal_id_v1 ON v1_grants (principal_resource_type_id, principal_resource_id);
+CREATE INDEX IF NOT EXISTS idx_grants_entitlement_id_principal_id_v1 ON v1_grants (entitlement_id, principal_resource_type_id, principal_resource_id);
+CREATE INDEX IF NOT EXISTS idx_grants_entitlement_sync_grant_v1 ON v1_grants (entitlement_id, sync_id, id);
+";
+
+/// Creates the tables and unique indexes that are missing (existing tables are left as they are).
+pub(crate) fn create_tables(conn: &Connection) -> Result<()> {
+    conn.execute_batch(TABLES).ctx("creating the c1z tables")?;
+    conn.execute_batch(UNIQUE_INDEXES)
+        .ctx("creating the unique indexes")
+}
+
+/// Creates the lookup indexes that are missing.
+pub(crate) fn create_lookup_indexes(conn: &Connection) -> Result<()> {
+    conn.execute_batch(LOOKUP_INDEXES)
+        .ctx("creating the lookup indexes")
+}
+
+/// Names of `REQUIRED_TABLES` that the database lacks.
+pub(crate) fn missing_tables(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .ctx("listing tables")?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .ctx("listing tables")?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("listing tables")?;
+    Ok(REQUIRED_TABLES
+        .iter()
+        .filter(|t| !names.iter().any(|n| n == *t))
+        .map(|t| (*t).to_owned())
+        .collect())
+}
+
+/// Whether `table` has a column named `column`.
+pub(crate) fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
+    let mut stmt = conn
+        .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
+        .ctx("inspecting columns")?;
+    stmt.exists(rusqlite::params![table, column])
+        .ctx("inspecting columns")
+}

@@ -1,0 +1,676 @@
+//! Accounts: creating them (invitations, with their roles and then their group memberships)
+//! and deleting users and invitations.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use baton_model::ids::{EntitlementId, ResourceRef, ResourceTypeId};
+use futures::{StreamExt, TryStreamExt};
+use segment_api::{InviteInput, InvitePermissionInput, PermissionResource, ResourceKind};
+use segment_connector::scheme::{self, SegmentEntitlement};
+use serde_json::json;
+
+use crate::engine::{MemberOp, OpResults, Run};
+use crate::outcome::{PlannedWrite, indexed_query};
+use crate::{Outcome, OutcomeKind, ProvisionError};
+
+/// What account to create: an invitation to `email`, optionally carrying roles and followed
+/// by group memberships.
+///
+/// `entitlements` may hold:
+/// * `role:<roleId>:member[@labels]` and `<source|warehouse|function|space>:<id>:<slug>[@labels]`:
+///   sent inside the invitation (Segment's `InviteV1.permissions`, one call); resolved and
+///   checked before anything is sent (fail closed);
+/// * `group:<groupId>:member`: Segment cannot put group memberships into an invitation, so
+///   they are added right after it with `POST /groups/{id}/users` (an invitee can be a group
+///   member); they are also ensured when the address already has a pending invitation;
+/// * `workspace:<ws>:member`: implied by the invitation, ignored.
+///
+/// When the address is already invited or a member, the roles are **not** applied (Segment
+/// cannot read or amend an invitation's roles; grant them to the user once accepted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRequest {
+    /// The address to invite.
+    pub email: String,
+    /// Entitlements to give the new account (see above).
+    pub entitlements: Vec<EntitlementId>,
+}
+
+impl AccountRequest {
+    /// An invitation to `email` without roles or groups.
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            entitlements: Vec::new(),
+        }
+    }
+
+    /// With one more entitlement (see the type's docs).
+    #[must_use]
+    pub fn with_entitlement(mut self, entitlement: EntitlementId) -> Self {
+        self.entitlements.push(entitlement);
+        self
+    }
+}
+
+/// A checked account request.
+#[derive(Debug, Clone)]
+struct Prepared {
+    index: usize,
+    email: String,
+    permissions: Vec<InvitePermissionInput>,
+    groups: Vec<String>,
+}
+
+pub(crate) fn invite_ref(email: &str) -> Result<ResourceRef, ProvisionError> {
+    ResourceTypeId::new(scheme::INVITE)
+        .and_then(|t| ResourceRef::new(t, email))
+        .map_err(|e| ProvisionError::InvalidEmail {
+            email: email.to_owned(),
+            reason: if e.problem() == baton_model::ids::IdProblem::ContainsColon {
+                "it contains ':'"
+            } else {
+                "it is empty"
+            },
+        })
+}
+
+pub(crate) fn user_ref(id: &str) -> Result<ResourceRef, ProvisionError> {
+    ResourceTypeId::new(scheme::USER)
+        .and_then(|t| ResourceRef::new(t, id))
+        .map_err(|e| ProvisionError::InvalidPrincipal {
+            principal: format!("user:{id}"),
+            reason: e.to_string(),
+        })
+}
+
+fn check_email(email: &str) -> Result<String, ProvisionError> {
+    let email = email.trim();
+    let bad = |reason| ProvisionError::InvalidEmail {
+        email: email.to_owned(),
+        reason,
+    };
+    if email.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if email.chars().any(char::is_whitespace) {
+        return Err(bad("it contains whitespace"));
+    }
+    match email.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {}
+        _ => return Err(bad("it is not of the form name@domain")),
+    }
+    invite_ref(email)?;
+    Ok(email.to_owned())
+}
+
+async fn prepare(
+    run: &Run<'_>,
+    index: usize,
+    request: &AccountRequest,
+) -> Result<Prepared, ProvisionError> {
+    let email = check_email(&request.email)?;
+    let mut permissions = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    for id in &request.entitlements {
+        let entitlement =
+            SegmentEntitlement::parse(id).map_err(|e| ProvisionError::InvalidEntitlement {
+                entitlement: id.to_string(),
+                reason: e.to_string(),
+            })?;
+        match &entitlement {
+            SegmentEntitlement::WorkspaceMember { .. } => {}
+            SegmentEntitlement::GroupMember { group_id } => {
+                if !groups.contains(group_id) {
+                    groups.push(group_id.clone());
+                }
+            }
+            SegmentEntitlement::RoleMember { role_id, labels } => {
+                run.inner.check_role_exists(id, role_id).await?;
+                let workspace = run.inner.workspace().await?;
+                permissions.push(InvitePermissionInput {
+                    role_id: role_id.clone(),
+                    resources: vec![PermissionResource::new(
+                        workspace.id,
+                        ResourceKind::Workspace,
+                    )],
+                    // An invitation's resources carry no labels; labels go on the permission.
+                    labels: labels.to_labels(),
+                });
+            }
+            SegmentEntitlement::Scoped {
+                scope,
+                resource_id,
+                role_slug,
+                labels,
+            } => {
+                let role = run.inner.resolve_slug(id, role_slug).await?;
+                permissions.push(InvitePermissionInput {
+                    role_id: role.id,
+                    resources: vec![PermissionResource::new(
+                        resource_id.clone(),
+                        scope.to_resource_kind(),
+                    )],
+                    labels: labels.to_labels(),
+                });
+            }
+        }
+    }
+    Ok(Prepared {
+        index,
+        email,
+        permissions,
+        groups,
+    })
+}
+
+fn create_write(invites: &[InviteInput]) -> PlannedWrite {
+    PlannedWrite {
+        operation: "createInvites",
+        method: "POST",
+        path: "/invites".to_owned(),
+        body: Some(json!({ "invites": invites })),
+    }
+}
+
+fn invite_input(p: &Prepared) -> InviteInput {
+    InviteInput {
+        email: p.email.clone(),
+        permissions: p.permissions.clone(),
+    }
+}
+
+/// The group membership operations that follow an invitation.
+fn member_ops(p: &Prepared, listed_email: &str) -> Result<Vec<MemberOp>, ProvisionError> {
+    let principal = invite_ref(listed_email)?;
+    p.groups
+        .iter()
+        .map(|gid| {
+            let entitlement = SegmentEntitlement::GroupMember {
+                group_id: gid.clone(),
+            }
+            .entitlement_id()
+            .map_err(|e| ProvisionError::InvalidEntitlement {
+                entitlement: format!("group:{gid}:member"),
+                reason: e.to_string(),
+            })?;
+            Ok(MemberOp {
+                index: p.index,
+                entitlement,
+                principal: principal.clone(),
+                email: listed_email.to_owned(),
+                user_id: None,
+                add: true,
+            })
+        })
+        .collect()
+}
+
+/// An account outcome plus the membership operations to run after it.
+type AccountResult = (usize, Result<Outcome, ProvisionError>, Vec<MemberOp>);
+
+fn account_outcome(
+    p: &Prepared,
+    kind: OutcomeKind,
+    dry_run: bool,
+    resource: ResourceRef,
+    writes: Vec<PlannedWrite>,
+) -> AccountResult {
+    let listed = resource.resource().to_owned();
+    let outcome = Outcome {
+        resource: Some(resource),
+        email: Some(p.email.clone()),
+        writes,
+        ..Outcome::new(kind, dry_run)
+    };
+    let follow = if matches!(kind, OutcomeKind::Invited | OutcomeKind::AlreadyInvited) {
+        member_ops(p, &listed)
+    } else {
+        Ok(Vec::new())
+    };
+    match follow {
+        Ok(ops) => (p.index, Ok(outcome), ops),
+        Err(e) => (p.index, Err(e), Vec::new()),
+    }
+}
+
+async fn find_invite(run: &Run<'_>, email: &str) -> Result<Option<String>, segment_api::Error> {
+    let mut invites = std::pin::pin!(run.client().list_invites());
+    while let Some(invite) = invites.next().await {
+        let invite = invite?;
+        if invite.eq_ignore_ascii_case(email) || invite.to_lowercase() == email.to_lowercase() {
+            return Ok(Some(invite));
+        }
+    }
+    Ok(None)
+}
+
+async fn find_user(run: &Run<'_>, email: &str) -> Result<Option<String>, segment_api::Error> {
+    let mut users = std::pin::pin!(run.client().list_users());
+    while let Some(user) = users.next().await {
+        let user = user?;
+        if user.email.to_lowercase() == email.to_lowercase() {
+            return Ok(Some(user.id));
+        }
+    }
+    Ok(None)
+}
+
+/// Segment said "already invited or member": find out which, never guess.
+async fn classify_duplicate(
+    run: &Run<'_>,
+    p: &Prepared,
+) -> Result<(OutcomeKind, ResourceRef), ProvisionError> {
+    let failed = |e: segment_api::Error| ProvisionError::AccountLookupFailed {
+        email: p.email.clone(),
+        source: e.into(),
+    };
+    if let Some(listed) = find_invite(run, &p.email).await.map_err(failed)? {
+        return Ok((OutcomeKind::AlreadyInvited, invite_ref(&listed)?));
+    }
+    if let Some(id) = find_user(run, &p.email).await.map_err(failed)? {
+        return Ok((OutcomeKind::AlreadyAMember, user_ref(&id)?));
+    }
+    Err(ProvisionError::AccountLookupInconclusive {
+        email: p.email.clone(),
+    })
+}
+
+/// One invitation, sent first; a duplicate is classified by looking it up afterwards.
+async fn create_one(run: &Run<'_>, p: &Prepared) -> AccountResult {
+    let inputs = [invite_input(p)];
+    let write = create_write(&inputs);
+    match run.client().create_invites(&inputs).await {
+        Ok(emails) => {
+            run.record(&write);
+            let listed = emails
+                .into_iter()
+                .find(|e| e.to_lowercase() == p.email.to_lowercase())
+                .unwrap_or_else(|| p.email.clone());
+            match invite_ref(&listed) {
+                Ok(r) => account_outcome(p, OutcomeKind::Invited, false, r, vec![write]),
+                Err(e) => (p.index, Err(e), Vec::new()),
+            }
+        }
+        Err(segment_api::Error::AlreadyExists { .. }) => match classify_duplicate(run, p).await {
+            Ok((kind, resource)) => account_outcome(p, kind, false, resource, Vec::new()),
+            Err(e) => (p.index, Err(e), Vec::new()),
+        },
+        Err(e) => (
+            p.index,
+            Err(ProvisionError::api(format!("inviting {:?}", p.email), e)),
+            Vec::new(),
+        ),
+    }
+}
+
+/// Creates the accounts of a run. One request (not a dry run): invite, then classify a
+/// duplicate. Several requests or a dry run: list pending invitations and users once,
+/// classify, then one `POST /invites` for all new addresses (per `max_batch`).
+pub(crate) async fn create_accounts(
+    run: &Run<'_>,
+    requests: Vec<(usize, AccountRequest)>,
+) -> (OpResults, Vec<MemberOp>) {
+    let mut results: OpResults = Vec::new();
+    let mut follow: Vec<MemberOp> = Vec::new();
+    let mut prepared: Vec<Prepared> = Vec::new();
+    for (index, request) in &requests {
+        match prepare(run, *index, request).await {
+            Ok(p) => prepared.push(p),
+            Err(e) => results.push((*index, Err(e))),
+        }
+    }
+    if prepared.is_empty() {
+        return (results, follow);
+    }
+    let mut push = |(index, result, ops): AccountResult, results: &mut OpResults| {
+        results.push((index, result));
+        follow.extend(ops);
+    };
+    if prepared.len() == 1 && !run.dry_run() {
+        let r = create_one(run, &prepared[0]).await;
+        push(r, &mut results);
+        return (results, follow);
+    }
+
+    let lookup = async {
+        let invites: Vec<String> = run.client().list_invites().try_collect().await?;
+        let users: Vec<segment_api::User> = run.client().list_users().try_collect().await?;
+        Ok::<_, segment_api::Error>((invites, users))
+    };
+    let (invites, users) = match lookup.await {
+        Ok(found) => found,
+        Err(e) => {
+            let error = ProvisionError::AccountLookupFailed {
+                email: prepared
+                    .iter()
+                    .map(|p| p.email.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                source: e.into(),
+            };
+            for p in &prepared {
+                results.push((p.index, Err(error.clone())));
+            }
+            return (results, follow);
+        }
+    };
+    let invites: HashMap<String, String> =
+        invites.into_iter().map(|e| (e.to_lowercase(), e)).collect();
+    let users: HashMap<String, String> = users
+        .into_iter()
+        .map(|u| (u.email.to_lowercase(), u.id))
+        .collect();
+    let dry_run = run.dry_run();
+    let mut planned: HashMap<String, String> = HashMap::new();
+    let mut to_create: Vec<&Prepared> = Vec::new();
+    for p in &prepared {
+        let lc = p.email.to_lowercase();
+        let found = if let Some(listed) = invites.get(&lc).or_else(|| planned.get(&lc)) {
+            invite_ref(listed).map(|r| (OutcomeKind::AlreadyInvited, r))
+        } else if let Some(id) = users.get(&lc) {
+            user_ref(id).map(|r| (OutcomeKind::AlreadyAMember, r))
+        } else {
+            planned.insert(lc, p.email.clone());
+            to_create.push(p);
+            continue;
+        };
+        match found {
+            Ok((kind, resource)) => push(
+                account_outcome(p, kind, dry_run, resource, Vec::new()),
+                &mut results,
+            ),
+            Err(e) => results.push((p.index, Err(e))),
+        }
+    }
+
+    for chunk in to_create.chunks(run.max_batch()) {
+        let inputs: Vec<InviteInput> = chunk.iter().map(|p| invite_input(p)).collect();
+        let write = create_write(&inputs);
+        let sent = if dry_run {
+            Ok(())
+        } else {
+            run.client().create_invites(&inputs).await.map(|_| ())
+        };
+        match sent {
+            Ok(()) => {
+                run.record(&write);
+                for p in chunk {
+                    let r = match invite_ref(&p.email) {
+                        Ok(r) => account_outcome(
+                            p,
+                            OutcomeKind::Invited,
+                            dry_run,
+                            r,
+                            vec![write.clone()],
+                        ),
+                        Err(e) => (p.index, Err(e), Vec::new()),
+                    };
+                    push(r, &mut results);
+                }
+            }
+            Err(segment_api::Error::AlreadyExists { .. }) => {
+                // Someone invited one of them meanwhile: invite one by one.
+                for p in chunk {
+                    let r = create_one(run, p).await;
+                    push(r, &mut results);
+                }
+            }
+            Err(e) => {
+                let error = ProvisionError::api(
+                    format!(
+                        "inviting {}",
+                        chunk
+                            .iter()
+                            .map(|p| p.email.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    e,
+                );
+                for p in chunk {
+                    results.push((p.index, Err(error.clone())));
+                }
+            }
+        }
+    }
+    (results, follow)
+}
+
+// ---- deletes ---------------------------------------------------------------------------------
+
+fn delete_users_write(ids: &[&str]) -> PlannedWrite {
+    PlannedWrite {
+        operation: "deleteUsers",
+        method: "DELETE",
+        path: format!("/users?{}", indexed_query("userIds", ids)),
+        body: None,
+    }
+}
+
+fn delete_invites_write(emails: &[&str]) -> PlannedWrite {
+    PlannedWrite {
+        operation: "deleteInvites",
+        method: "DELETE",
+        path: format!("/invites?{}", indexed_query("emails", emails)),
+        body: None,
+    }
+}
+
+fn removed(
+    kind: OutcomeKind,
+    dry_run: bool,
+    resource: ResourceRef,
+    writes: Vec<PlannedWrite>,
+) -> Outcome {
+    Outcome {
+        resource: Some(resource),
+        writes,
+        ..Outcome::new(kind, dry_run)
+    }
+}
+
+/// Deletes users and invitations: checks which exist (unknown ones are
+/// [`OutcomeKind::AlreadyGone`]), then one `DELETE /users` and one `DELETE /invites` for all
+/// (per `max_batch`).
+pub(crate) async fn delete_resources(run: &Run<'_>, items: Vec<(usize, ResourceRef)>) -> OpResults {
+    let mut results: OpResults = Vec::new();
+    let mut users: Vec<(usize, ResourceRef)> = Vec::new();
+    let mut invites: Vec<(usize, ResourceRef)> = Vec::new();
+    for (index, resource) in items {
+        match resource.resource_type().as_str() {
+            scheme::USER => users.push((index, resource)),
+            scheme::INVITE => invites.push((index, resource)),
+            _ => results.push((
+                index,
+                Err(ProvisionError::UnsupportedDelete {
+                    resource: resource.to_string(),
+                }),
+            )),
+        }
+    }
+    if !users.is_empty() {
+        results.extend(delete_users(run, users).await);
+    }
+    if !invites.is_empty() {
+        results.extend(delete_invites(run, invites).await);
+    }
+    results
+}
+
+async fn delete_users(run: &Run<'_>, users: Vec<(usize, ResourceRef)>) -> OpResults {
+    let client = run.client();
+    let dry_run = run.dry_run();
+    let existing: Result<HashSet<String>, segment_api::Error> = if users.len() == 1 {
+        let id = users[0].1.resource();
+        match client.get_user(id).await {
+            Ok(user) => Ok(HashSet::from([user.id])),
+            Err(segment_api::Error::NotFound { .. }) => Ok(HashSet::new()),
+            Err(e) => Err(e),
+        }
+    } else {
+        client.list_users().map_ok(|u| u.id).try_collect().await
+    };
+    let existing = match existing {
+        Ok(ids) => ids,
+        Err(e) => {
+            let error = ProvisionError::api("checking which users exist before deleting them", e);
+            return users
+                .into_iter()
+                .map(|(i, _)| (i, Err(error.clone())))
+                .collect();
+        }
+    };
+    let mut results: OpResults = Vec::new();
+    let mut targets: Vec<(usize, ResourceRef)> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for (index, resource) in users {
+        let id = resource.resource().to_owned();
+        if existing.contains(&id) && seen.insert(id) {
+            targets.push((index, resource));
+        } else {
+            results.push((
+                index,
+                Ok(removed(
+                    OutcomeKind::AlreadyGone,
+                    dry_run,
+                    resource,
+                    Vec::new(),
+                )),
+            ));
+        }
+    }
+    for chunk in targets.chunks(run.max_batch()) {
+        results.extend(delete_user_chunk(run, chunk).await);
+    }
+    results
+}
+
+async fn delete_user_chunk(run: &Run<'_>, chunk: &[(usize, ResourceRef)]) -> OpResults {
+    let dry_run = run.dry_run();
+    let ids: Vec<&str> = chunk.iter().map(|(_, r)| r.resource()).collect();
+    let write = delete_users_write(&ids);
+    let sent = if dry_run {
+        Ok(())
+    } else {
+        run.client().delete_users(&ids).await
+    };
+    match sent {
+        Ok(()) => {
+            run.record(&write);
+            chunk
+                .iter()
+                .map(|(i, r)| {
+                    (
+                        *i,
+                        Ok(removed(
+                            OutcomeKind::Removed,
+                            dry_run,
+                            r.clone(),
+                            vec![write.clone()],
+                        )),
+                    )
+                })
+                .collect()
+        }
+        // Segment refuses the whole call when one id is unknown: someone deleted one
+        // meanwhile. Retry one by one; a lone unknown id is already gone.
+        Err(segment_api::Error::NotFound { .. }) if chunk.len() > 1 => {
+            let mut results = Vec::new();
+            for item in chunk {
+                results.extend(Box::pin(delete_user_chunk(run, std::slice::from_ref(item))).await);
+            }
+            results
+        }
+        Err(segment_api::Error::NotFound { .. }) => chunk
+            .iter()
+            .map(|(i, r)| {
+                (
+                    *i,
+                    Ok(removed(
+                        OutcomeKind::AlreadyGone,
+                        dry_run,
+                        r.clone(),
+                        Vec::new(),
+                    )),
+                )
+            })
+            .collect(),
+        Err(e) => {
+            let error = ProvisionError::api(format!("deleting users {}", ids.join(", ")), e);
+            chunk
+                .iter()
+                .map(|(i, _)| (*i, Err(error.clone())))
+                .collect()
+        }
+    }
+}
+
+async fn delete_invites(run: &Run<'_>, invites: Vec<(usize, ResourceRef)>) -> OpResults {
+    let dry_run = run.dry_run();
+    let listed: Vec<String> = match run.client().list_invites().try_collect().await {
+        Ok(l) => l,
+        Err(e) => {
+            let error = ProvisionError::api("listing pending invitations before deleting them", e);
+            return invites
+                .into_iter()
+                .map(|(i, _)| (i, Err(error.clone())))
+                .collect();
+        }
+    };
+    let listed: HashMap<String, String> =
+        listed.into_iter().map(|e| (e.to_lowercase(), e)).collect();
+    let mut results: OpResults = Vec::new();
+    let mut targets: Vec<(usize, ResourceRef, String)> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for (index, resource) in invites {
+        let lc = resource.resource().to_lowercase();
+        match listed.get(&lc) {
+            Some(email) if seen.insert(lc.clone()) => {
+                let resource = invite_ref(email).unwrap_or(resource);
+                targets.push((index, resource, email.clone()));
+            }
+            _ => results.push((
+                index,
+                Ok(removed(
+                    OutcomeKind::AlreadyGone,
+                    dry_run,
+                    resource,
+                    Vec::new(),
+                )),
+            )),
+        }
+    }
+    for chunk in targets.chunks(run.max_batch()) {
+        let emails: Vec<&str> = chunk.iter().map(|(_, _, e)| e.as_str()).collect();
+        let write = delete_invites_write(&emails);
+        let sent = if dry_run {
+            Ok(())
+        } else {
+            run.client().delete_invites(&emails).await
+        };
+        match sent {
+            Ok(()) => {
+                run.record(&write);
+                for (i, r, _) in chunk {
+                    results.push((
+                        *i,
+                        Ok(removed(
+                            OutcomeKind::Removed,
+                            dry_run,
+                            r.clone(),
+                            vec![write.clone()],
+                        )),
+                    ));
+                }
+            }
+            Err(e) => {
+                let error =
+                    ProvisionError::api(format!("deleting invitations {}", emails.join(", ")), e);
+                for (i, _, _) in chunk {
+                    results.push((*i, Err(error.clone())));
+                }
+            }
+        }
+    }
+    results
+}

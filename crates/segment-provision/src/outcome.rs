@@ -1,0 +1,330 @@
+//! What an operation did (or, in a dry run, would do): [`Outcome`], [`OutcomeKind`] and the
+//! exact API writes, [`PlannedWrite`].
+
+use std::fmt;
+
+use baton_model::ids::{EntitlementId, ResourceRef};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Serialize, Serializer};
+
+/// What happened to one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// The entitlement was granted.
+    Granted,
+    /// The principal already had the entitlement; nothing was written.
+    AlreadyGranted,
+    /// The entitlement was revoked.
+    Revoked,
+    /// The principal did not have the entitlement; nothing was written.
+    AlreadyRevoked,
+    /// An invitation was sent.
+    Invited,
+    /// The email already has a pending invitation; nothing was sent.
+    AlreadyInvited,
+    /// The email already belongs to a workspace member; nothing was sent.
+    AlreadyAMember,
+    /// The user or invitation was removed from the workspace.
+    Removed,
+    /// The user or invitation did not exist; nothing was written.
+    AlreadyGone,
+}
+
+impl OutcomeKind {
+    /// Whether the operation changed nothing because the state was already as asked.
+    pub fn is_noop(self) -> bool {
+        matches!(
+            self,
+            Self::AlreadyGranted
+                | Self::AlreadyRevoked
+                | Self::AlreadyInvited
+                | Self::AlreadyAMember
+                | Self::AlreadyGone
+        )
+    }
+
+    /// The snake_case name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Granted => "granted",
+            Self::AlreadyGranted => "already_granted",
+            Self::Revoked => "revoked",
+            Self::AlreadyRevoked => "already_revoked",
+            Self::Invited => "invited",
+            Self::AlreadyInvited => "already_invited",
+            Self::AlreadyAMember => "already_a_member",
+            Self::Removed => "removed",
+            Self::AlreadyGone => "already_gone",
+        }
+    }
+}
+
+impl fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One API write, exactly as sent (or, in a dry run, as it would be sent).
+///
+/// `Display`: `POST /users/abc/permissions {"permissions":[...]}` (the body is compact JSON
+/// with keys in sorted order; the path carries the percent-encoded query, e.g.
+/// `DELETE /invites?emails.0=a%40example.com`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedWrite {
+    /// Segment operationId (e.g. `addPermissionsToUser`).
+    pub operation: &'static str,
+    /// HTTP method (`POST`, `PUT`, `DELETE`).
+    pub method: &'static str,
+    /// Path with percent-encoded segments and query.
+    pub path: String,
+    /// JSON body, when the write has one.
+    pub body: Option<serde_json::Value>,
+}
+
+impl fmt::Display for PlannedWrite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        if let Some(body) = &self.body {
+            write!(f, " {body}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything but RFC 3986 "unreserved" characters is encoded: the same rule the API
+/// client applies to path segments and query parts.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// One percent-encoded path segment or query part.
+pub(crate) fn encode(part: &str) -> String {
+    utf8_percent_encode(part, COMPONENT).to_string()
+}
+
+/// `name.0=v0&name.1=v1` (Segment's indexed array form), encoded.
+pub(crate) fn indexed_query(name: &str, values: &[&str]) -> String {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{}={}", encode(&format!("{name}.{i}")), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// What one operation did (or would do, in a dry run).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// What happened.
+    pub kind: OutcomeKind,
+    /// The entitlement granted or revoked.
+    #[serde(
+        serialize_with = "display_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub entitlement: Option<EntitlementId>,
+    /// The principal of a grant or revoke.
+    #[serde(
+        serialize_with = "display_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub principal: Option<ResourceRef>,
+    /// The account or resource created, found or deleted (`invite:<email>`, `user:<id>`).
+    #[serde(
+        serialize_with = "display_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource: Option<ResourceRef>,
+    /// The email of an account operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The writes made (or planned, in a dry run). In a bulk plan a coalesced write is listed
+    /// in the outcome of every operation it carries.
+    pub writes: Vec<PlannedWrite>,
+    /// Whether this was a dry run (nothing was written).
+    pub dry_run: bool,
+    /// How many times the change was re-applied because someone else changed the principal
+    /// between the write and its verification.
+    pub conflict_retries: u32,
+    /// Extra information (e.g. how group memberships of a new invitation were added).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn display_opt<T: fmt::Display, S: Serializer>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => serializer.collect_str(v),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl Outcome {
+    /// An outcome of `kind` with nothing filled in.
+    pub(crate) fn new(kind: OutcomeKind, dry_run: bool) -> Self {
+        Self {
+            kind,
+            entitlement: None,
+            principal: None,
+            resource: None,
+            email: None,
+            writes: Vec::new(),
+            dry_run,
+            conflict_retries: 0,
+            note: None,
+        }
+    }
+
+    /// A grant or revoke outcome.
+    pub(crate) fn for_grant(
+        kind: OutcomeKind,
+        dry_run: bool,
+        entitlement: &EntitlementId,
+        principal: &ResourceRef,
+    ) -> Self {
+        Self {
+            entitlement: Some(entitlement.clone()),
+            principal: Some(principal.clone()),
+            ..Self::new(kind, dry_run)
+        }
+    }
+
+    /// Whether the operation changed (or, in a dry run, would change) nothing.
+    pub fn is_noop(&self) -> bool {
+        self.kind.is_noop()
+    }
+}
+
+/// `" (2 writes)"`, `" (dry run: 1 write planned)"`, or nothing without writes.
+struct WriteCount<'a>(&'a Outcome);
+
+impl fmt::Display for WriteCount<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.writes.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let plural = if n == 1 { "" } else { "s" };
+        if self.0.dry_run {
+            write!(f, " (dry run: {n} write{plural} planned)")
+        } else {
+            write!(f, " ({n} write{plural})")
+        }
+    }
+}
+
+/// Text of an optional id, `?` when absent.
+struct Opt<'a, T>(&'a Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Opt<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(v) => v.fmt(f),
+            None => f.write_str("?"),
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    /// One line, e.g. `granted role:r1:member to user:u1 (1 write)` or
+    /// `user:u1 already has role:r1:member; nothing to do`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ent = Opt(&self.entitlement);
+        let principal = Opt(&self.principal);
+        let resource = Opt(&self.resource);
+        let email = self.email.as_deref().unwrap_or("?");
+        let would = if self.dry_run { "would " } else { "" };
+        match self.kind {
+            OutcomeKind::Granted if self.dry_run => write!(f, "would grant {ent} to {principal}")?,
+            OutcomeKind::Granted => write!(f, "granted {ent} to {principal}")?,
+            OutcomeKind::AlreadyGranted => {
+                write!(f, "{principal} already has {ent}; nothing to do")?;
+            }
+            OutcomeKind::Revoked if self.dry_run => {
+                write!(f, "would revoke {ent} from {principal}")?;
+            }
+            OutcomeKind::Revoked => write!(f, "revoked {ent} from {principal}")?,
+            OutcomeKind::AlreadyRevoked => {
+                write!(f, "{principal} does not have {ent}; nothing to do")?;
+            }
+            OutcomeKind::Invited if self.dry_run => {
+                write!(f, "would invite {email} ({resource})")?;
+            }
+            OutcomeKind::Invited => write!(f, "invited {email} ({resource})")?,
+            OutcomeKind::AlreadyInvited => write!(
+                f,
+                "{email} already has a pending invitation ({resource}); nothing {would}sent"
+            )?,
+            OutcomeKind::AlreadyAMember => write!(
+                f,
+                "{email} is already a workspace member ({resource}); nothing {would}sent"
+            )?,
+            OutcomeKind::Removed if self.dry_run => write!(f, "would delete {resource}")?,
+            OutcomeKind::Removed => write!(f, "deleted {resource}")?,
+            OutcomeKind::AlreadyGone => {
+                write!(
+                    f,
+                    "{resource} does not exist (already deleted); nothing to do"
+                )?;
+            }
+        }
+        write!(f, "{}", WriteCount(self))?;
+        if self.conflict_retries > 0 {
+            write!(
+                f,
+                " [re-applied {} time(s) after concurrent changes]",
+                self.conflict_retries
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn encoding_matches_the_client() {
+        assert_eq!(encode("a/b?c#d%e f"), "a%2Fb%3Fc%23d%25e%20f");
+        assert_eq!(
+            indexed_query("emails", &["foo@example.com", "a+b&c=d#e"]),
+            "emails.0=foo%40example.com&emails.1=a%2Bb%26c%3Dd%23e"
+        );
+    }
+
+    #[test]
+    fn display_and_json() {
+        let w = PlannedWrite {
+            operation: "deleteInvites",
+            method: "DELETE",
+            path: "/invites?emails.0=a%40b.co".into(),
+            body: None,
+        };
+        assert_eq!(w.to_string(), "DELETE /invites?emails.0=a%40b.co");
+        let ent: EntitlementId = "role:r1:member".parse().unwrap();
+        let p: ResourceRef = "user:u1".parse().unwrap();
+        let mut o = Outcome::for_grant(OutcomeKind::Granted, false, &ent, &p);
+        o.writes.push(PlannedWrite {
+            operation: "addPermissionsToUser",
+            method: "POST",
+            path: "/users/u1/permissions".into(),
+            body: Some(serde_json::json!({"permissions": []})),
+        });
+        assert_eq!(o.to_string(), "granted role:r1:member to user:u1 (1 write)");
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["kind"], "granted");
+        assert_eq!(v["entitlement"], "role:r1:member");
+        assert_eq!(v["principal"], "user:u1");
+        assert!(v.get("resource").is_none());
+        assert!(OutcomeKind::AlreadyGone.is_noop());
+        assert!(!OutcomeKind::Invited.is_noop());
+    }
+}

@@ -1,0 +1,811 @@
+//! The command-line surface (clap derive): global connection and logging flags, the `sync`
+//! default, the provisioning subcommands and the standard baton flags kept for drop-in use.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use segment_api::Token;
+use segment_connector::scheme;
+
+/// Shown at the end of `segment-cli --help`.
+pub(crate) const AFTER_HELP: &str = "\
+Without a subcommand (and without a provisioning flag) segment-cli syncs, as baton connectors do.
+Every flag can also be set through the environment: --token <-> BATON_TOKEN, --file <-> BATON_FILE,
+--sync-resource-types <-> BATON_SYNC_RESOURCE_TYPES (comma-separated), and so on.
+
+Principal of grant/revoke: an id, with its type from --principal-type, else from a `user:`,
+`group:` or `invite:` prefix, else inferred: the type of the one resource with that id in the c1z
+(--file) when the file exists, else `invite` for an id containing `@`, else `user`.
+
+Exit codes:
+  0  success: the sync finished, or the change was made (or, with --dry-run, would be made)
+  1  failure (one line on stderr says why); for `apply`: at least one operation failed
+  2  usage error (unknown flag, bad value, missing argument)
+  3  nothing to do: already granted, already revoked, already invited, already a member,
+     already gone (for `apply`: 0 when every operation succeeded, whatever their kind)";
+
+/// Sync a Twilio Segment workspace into a Baton .c1z file, and provision access.
+#[derive(Debug, Parser)]
+#[command(
+    name = "segment-cli",
+    bin_name = "segment-cli",
+    version,
+    about,
+    long_about = "Sync a Twilio Segment workspace's access graph (users, groups, roles, invites, \
+                  sources, warehouses, functions, spaces, their entitlements and grants) into a \
+                  Baton .c1z file, and grant, revoke, invite and remove access.",
+    after_help = AFTER_HELP
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+
+    /// Sync flags, for the default command (no subcommand).
+    #[command(flatten)]
+    pub(crate) sync: SyncArgs,
+
+    #[command(flatten)]
+    pub(crate) baton: BatonProvisioningArgs,
+
+    #[command(flatten)]
+    pub(crate) compat: CompatArgs,
+
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+/// Connection, file, logging and output flags (accepted by every command).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct GlobalArgs {
+    /// Segment Public API token (a Workspace Owner token; writes need write scopes).
+    #[arg(long, env = "BATON_TOKEN", hide_env_values = true, global = true, value_parser = parse_token)]
+    pub(crate) token: Option<Token>,
+
+    /// The .c1z file to write (sync) or to resolve ids from (provisioning).
+    #[arg(
+        short = 'f',
+        long,
+        env = "BATON_FILE",
+        default_value = "sync.c1z",
+        global = true
+    )]
+    pub(crate) file: PathBuf,
+
+    /// Segment region of the workspace [default: us].
+    #[arg(
+        long,
+        env = "BATON_REGION",
+        value_enum,
+        global = true,
+        conflicts_with = "base_url"
+    )]
+    pub(crate) region: Option<RegionArg>,
+
+    /// API base URL instead of a region (https; http only to loopback, e.g. segment-mock).
+    #[arg(long, env = "BATON_BASE_URL", global = true, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+
+    /// Log level.
+    #[arg(
+        long,
+        env = "BATON_LOG_LEVEL",
+        value_enum,
+        default_value_t = LogLevel::Info,
+        global = true
+    )]
+    pub(crate) log_level: LogLevel,
+
+    /// Log format (logs go to stderr) [default: console when stdout is a terminal, else json].
+    #[arg(long, env = "BATON_LOG_FORMAT", value_enum, global = true)]
+    pub(crate) log_format: Option<LogFormat>,
+
+    /// Directory for temporary files (must exist) [default: the OS temp dir].
+    #[arg(long, env = "BATON_C1Z_TEMP_DIR", global = true, value_name = "DIR")]
+    pub(crate) c1z_temp_dir: Option<PathBuf>,
+
+    /// Format of the command's result on stdout.
+    #[arg(
+        long,
+        env = "BATON_OUTPUT",
+        value_enum,
+        default_value_t = OutputFormat::Text,
+        global = true
+    )]
+    pub(crate) output: OutputFormat,
+
+    /// Timeout of one HTTP request, in seconds.
+    #[arg(
+        long,
+        env = "BATON_HTTP_TIMEOUT_SECONDS",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(1..=1800),
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub(crate) http_timeout_seconds: u64,
+
+    /// Retries of a failed request (429, 5xx, network errors; writes only when safe).
+    #[arg(
+        long,
+        env = "BATON_RETRIES",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(0..=20),
+        global = true,
+        value_name = "N"
+    )]
+    pub(crate) retries: u32,
+
+    /// Client-side limit of read requests per minute (0 = none; the server's rate-limit
+    /// headers are followed either way) [default: 1000].
+    #[arg(
+        long,
+        env = "BATON_MAX_READS_PER_MINUTE",
+        global = true,
+        value_name = "N"
+    )]
+    pub(crate) max_reads_per_minute: Option<u32>,
+
+    /// Client-side limit of write requests per minute (0 = none) [default: 60, Segment's
+    /// documented limit].
+    #[arg(
+        long,
+        env = "BATON_MAX_WRITES_PER_MINUTE",
+        global = true,
+        value_name = "N"
+    )]
+    pub(crate) max_writes_per_minute: Option<u32>,
+}
+
+/// Flags of a sync.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct SyncArgs {
+    /// Requests in flight at once [default: the engine's default].
+    #[arg(long, env = "BATON_CONCURRENCY", value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
+    pub(crate) concurrency: Option<u16>,
+
+    /// Items per page of every listing (1..=1000) [default: 1000].
+    #[arg(long, env = "BATON_PAGE_SIZE", value_parser = clap::value_parser!(u16).range(1..=1000), value_name = "N")]
+    pub(crate) page_size: Option<u16>,
+
+    /// Sync only these resource types (comma-separated).
+    #[arg(
+        long,
+        env = "BATON_SYNC_RESOURCE_TYPES",
+        value_delimiter = ',',
+        value_name = "TYPE,...",
+        value_parser = PossibleValuesParser::new(scheme::ALL_RESOURCE_TYPES)
+    )]
+    pub(crate) sync_resource_types: Vec<String>,
+
+    /// Sync a generated demo workspace served in-process by segment-mock (no token needed).
+    #[arg(long, env = "BATON_DEMO")]
+    pub(crate) demo: bool,
+
+    /// Finished syncs kept in the file (older ones are dropped) [default: the engine's default].
+    #[arg(long, env = "BATON_KEEP_SYNCS", value_name = "N")]
+    pub(crate) keep_syncs: Option<usize>,
+}
+
+impl SyncArgs {
+    /// The flags of the `sync` subcommand, completed by those given before it.
+    pub(crate) fn merged_with(&self, root: &SyncArgs) -> SyncArgs {
+        SyncArgs {
+            concurrency: self.concurrency.or(root.concurrency),
+            page_size: self.page_size.or(root.page_size),
+            sync_resource_types: if self.sync_resource_types.is_empty() {
+                root.sync_resource_types.clone()
+            } else {
+                self.sync_resource_types.clone()
+            },
+            demo: self.demo || root.demo,
+            keep_syncs: self.keep_syncs.or(root.keep_syncs),
+        }
+    }
+}
+
+/// The standard baton on-demand provisioning flags (hidden; see the subcommands).
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct BatonProvisioningArgs {
+    /// Entitlement id to grant (baton flag; see `grant`).
+    #[arg(
+        long,
+        env = "BATON_GRANT_ENTITLEMENT",
+        hide = true,
+        requires = "grant_principal"
+    )]
+    pub(crate) grant_entitlement: Option<String>,
+
+    /// Principal resource id of the grant (baton flag).
+    #[arg(
+        long,
+        env = "BATON_GRANT_PRINCIPAL",
+        hide = true,
+        requires = "grant_entitlement"
+    )]
+    pub(crate) grant_principal: Option<String>,
+
+    /// Principal resource type of the grant (baton flag).
+    #[arg(long, env = "BATON_GRANT_PRINCIPAL_TYPE", hide = true, value_enum)]
+    pub(crate) grant_principal_type: Option<PrincipalTypeArg>,
+
+    /// Grant id to revoke (baton flag; see `revoke`).
+    #[arg(long, env = "BATON_REVOKE_GRANT", hide = true)]
+    pub(crate) revoke_grant: Option<String>,
+
+    /// Email of the account to create (baton flag; see `create-account`).
+    #[arg(long, env = "BATON_CREATE_ACCOUNT_EMAIL", hide = true)]
+    pub(crate) create_account_email: Option<String>,
+
+    /// Login of the account to create (baton flag; used as the email when it is one).
+    #[arg(long, env = "BATON_CREATE_ACCOUNT_LOGIN", hide = true)]
+    pub(crate) create_account_login: Option<String>,
+
+    /// Profile of the account to create, a JSON object (baton flag; `email`, `role`, `groups`).
+    #[arg(long, env = "BATON_CREATE_ACCOUNT_PROFILE", hide = true)]
+    pub(crate) create_account_profile: Option<String>,
+
+    /// Resource type of the account to create (baton flag; only `user`/`invite`).
+    #[arg(long, env = "BATON_CREATE_ACCOUNT_RESOURCE_TYPE", hide = true)]
+    pub(crate) create_account_resource_type: Option<String>,
+
+    /// Resource id to delete (baton flag; see `delete-resource`).
+    #[arg(
+        long,
+        env = "BATON_DELETE_RESOURCE",
+        hide = true,
+        requires = "delete_resource_type"
+    )]
+    pub(crate) delete_resource: Option<String>,
+
+    /// Resource type of the resource to delete (baton flag).
+    #[arg(long, env = "BATON_DELETE_RESOURCE_TYPE", hide = true, value_enum)]
+    pub(crate) delete_resource_type: Option<DeleteTypeArg>,
+
+    /// With a baton provisioning flag: print the API writes instead of making them.
+    #[arg(long, env = "BATON_DRY_RUN", hide = true)]
+    pub(crate) dry_run: bool,
+}
+
+impl BatonProvisioningArgs {
+    /// How many distinct provisioning actions the flags ask for.
+    pub(crate) fn actions(&self) -> usize {
+        [
+            self.grant_entitlement.is_some() || self.grant_principal.is_some(),
+            self.revoke_grant.is_some(),
+            self.create_account_email.is_some()
+                || self.create_account_login.is_some()
+                || self.create_account_profile.is_some(),
+            self.delete_resource.is_some(),
+        ]
+        .into_iter()
+        .filter(|b| *b)
+        .count()
+    }
+}
+
+/// Standard baton-sdk flags that a standalone Segment connector accepts for drop-in use but
+/// ignores (debug log) or refuses with a clear message.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct CompatArgs {
+    /// ConductorOne service mode (refused: run standalone).
+    #[arg(long, env = "BATON_CLIENT_ID", hide = true, global = true)]
+    pub(crate) client_id: Option<String>,
+
+    /// ConductorOne service mode (refused: run standalone).
+    #[arg(
+        long,
+        env = "BATON_CLIENT_SECRET",
+        hide = true,
+        hide_env_values = true,
+        global = true
+    )]
+    pub(crate) client_secret: Option<String>,
+
+    /// Storage engine of the c1z (`sqlite` only; this connector writes the classic v1 format).
+    #[arg(long, env = "BATON_STORAGE_ENGINE", hide = true, global = true)]
+    pub(crate) storage_engine: Option<String>,
+
+    /// Targeted partial sync (refused: not supported).
+    #[arg(
+        long,
+        env = "BATON_SYNC_RESOURCES",
+        hide = true,
+        global = true,
+        value_delimiter = ','
+    )]
+    pub(crate) sync_resources: Vec<String>,
+
+    /// Skip entitlements and grants (refused: not supported).
+    #[arg(
+        long,
+        env = "BATON_SKIP_ENTITLEMENTS_AND_GRANTS",
+        hide = true,
+        global = true
+    )]
+    pub(crate) skip_entitlements_and_grants: bool,
+
+    /// Skip grants of a targeted sync (refused: not supported).
+    #[arg(long, env = "BATON_SKIP_GRANTS", hide = true, global = true)]
+    pub(crate) skip_grants: bool,
+
+    /// Ignored (service mode).
+    #[arg(long, env = "BATON_SKIP_FULL_SYNC", hide = true, global = true)]
+    pub(crate) skip_full_sync: bool,
+
+    /// Ignored (service mode; provisioning flags enable provisioning by themselves).
+    #[arg(long, env = "BATON_PROVISIONING", hide = true, global = true)]
+    pub(crate) provisioning: bool,
+
+    /// Ignored (no ticketing).
+    #[arg(long, env = "BATON_TICKETING", hide = true, global = true)]
+    pub(crate) ticketing: bool,
+
+    /// Ignored (see --concurrency).
+    #[arg(
+        long,
+        env = "BATON_WORKERS",
+        hide = true,
+        global = true,
+        allow_negative_numbers = true
+    )]
+    pub(crate) workers: Option<i64>,
+
+    /// Ignored (deprecated baton flag).
+    #[arg(long, env = "BATON_PARALLEL_SYNC", hide = true, global = true)]
+    pub(crate) parallel_sync: bool,
+
+    /// Ignored (service mode).
+    #[arg(long, env = "BATON_TASK_CONCURRENCY", hide = true, global = true)]
+    pub(crate) task_concurrency: Option<u32>,
+
+    /// Ignored (no session store).
+    #[arg(
+        long,
+        env = "BATON_SESSION_STORE_MAXIMUM_SIZE",
+        hide = true,
+        global = true
+    )]
+    pub(crate) session_store_maximum_size: Option<u64>,
+
+    /// Ignored (service mode).
+    #[arg(long, env = "BATON_KEEP_PREVIOUS_SYNC_C1Z", hide = true, global = true)]
+    pub(crate) keep_previous_sync_c1z: bool,
+
+    /// Ignored (logs go to stderr).
+    #[arg(
+        long,
+        env = "BATON_LOG_PATH",
+        hide = true,
+        global = true,
+        value_delimiter = ','
+    )]
+    pub(crate) log_path: Vec<String>,
+
+    /// Ignored.
+    #[arg(
+        long,
+        env = "BATON_LOG_LEVEL_DEBUG_EXPIRES_AT",
+        hide = true,
+        global = true
+    )]
+    pub(crate) log_level_debug_expires_at: Option<String>,
+
+    /// Ignored (no OpenTelemetry export).
+    #[arg(
+        long,
+        env = "BATON_OTEL_COLLECTOR_ENDPOINT",
+        hide = true,
+        global = true
+    )]
+    pub(crate) otel_collector_endpoint: Option<String>,
+
+    /// Ignored.
+    #[arg(long, env = "BATON_OTEL_TRACING_DISABLED", hide = true, global = true)]
+    pub(crate) otel_tracing_disabled: bool,
+
+    /// Ignored.
+    #[arg(long, env = "BATON_OTEL_LOGGING_DISABLED", hide = true, global = true)]
+    pub(crate) otel_logging_disabled: bool,
+
+    /// Ignored (no health-check server).
+    #[arg(long, env = "BATON_HEALTH_CHECK", hide = true, global = true)]
+    pub(crate) health_check: bool,
+
+    /// Ignored.
+    #[arg(long, env = "BATON_HEALTH_CHECK_PORT", hide = true, global = true)]
+    pub(crate) health_check_port: Option<u16>,
+
+    /// Ignored.
+    #[arg(
+        long,
+        env = "BATON_HEALTH_CHECK_BIND_ADDRESS",
+        hide = true,
+        global = true
+    )]
+    pub(crate) health_check_bind_address: Option<String>,
+}
+
+impl CompatArgs {
+    /// The refusal message for a flag that cannot work standalone, if one was given.
+    pub(crate) fn refusal(&self) -> Option<String> {
+        if self.client_id.is_some() || self.client_secret.is_some() {
+            return Some(
+                "service mode is not supported; run standalone \
+                 (drop --client-id/--client-secret, BATON_CLIENT_ID/BATON_CLIENT_SECRET)"
+                    .to_owned(),
+            );
+        }
+        if let Some(engine) = &self.storage_engine {
+            match engine.to_ascii_lowercase().as_str() {
+                "" | "sqlite" => {}
+                "pebble" => {
+                    return Some(
+                        "--storage-engine pebble is not supported: this connector writes the \
+                         classic v1 (SQLite) c1z format, which every baton version reads; \
+                         use --storage-engine sqlite or omit the flag"
+                            .to_owned(),
+                    );
+                }
+                other => {
+                    return Some(format!(
+                        "unknown --storage-engine {other:?}: only `sqlite` is supported"
+                    ));
+                }
+            }
+        }
+        if !self.sync_resources.is_empty() {
+            return Some(
+                "--sync-resources (targeted sync) is not supported; \
+                 use --sync-resource-types to restrict a full sync"
+                    .to_owned(),
+            );
+        }
+        if self.skip_entitlements_and_grants || self.skip_grants {
+            return Some(
+                "--skip-entitlements-and-grants/--skip-grants are not supported; \
+                 use --sync-resource-types to restrict a sync"
+                    .to_owned(),
+            );
+        }
+        None
+    }
+
+    /// Names of the given flags that are accepted and ignored.
+    pub(crate) fn ignored(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut flag = |set: bool, name: &'static str| {
+            if set {
+                out.push(name);
+            }
+        };
+        flag(self.skip_full_sync, "--skip-full-sync");
+        flag(self.provisioning, "--provisioning");
+        flag(self.ticketing, "--ticketing");
+        flag(self.workers.is_some(), "--workers");
+        flag(self.parallel_sync, "--parallel-sync");
+        flag(self.task_concurrency.is_some(), "--task-concurrency");
+        flag(
+            self.session_store_maximum_size.is_some(),
+            "--session-store-maximum-size",
+        );
+        flag(self.keep_previous_sync_c1z, "--keep-previous-sync-c1z");
+        flag(!self.log_path.is_empty(), "--log-path");
+        flag(
+            self.log_level_debug_expires_at.is_some(),
+            "--log-level-debug-expires-at",
+        );
+        flag(
+            self.otel_collector_endpoint.is_some(),
+            "--otel-collector-endpoint",
+        );
+        flag(self.otel_tracing_disabled, "--otel-tracing-disabled");
+        flag(self.otel_logging_disabled, "--otel-logging-disabled");
+        flag(self.health_check, "--health-check");
+        flag(self.health_check_port.is_some(), "--health-check-port");
+        flag(
+            self.health_check_bind_address.is_some(),
+            "--health-check-bind-address",
+        );
+        flag(self.storage_engine.is_some(), "--storage-engine sqlite");
+        out
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Sync the workspace into the .c1z file (the default command).
+    Sync(SyncArgs),
+    /// Grant an entitlement to a user, group or invite.
+    Grant(GrantArgs),
+    /// Revoke a grant.
+    Revoke(RevokeArgs),
+    /// Invite someone to the workspace (with a role and groups).
+    CreateAccount(CreateAccountArgs),
+    /// Remove a user or a pending invitation from the workspace.
+    DeleteResource(DeleteResourceArgs),
+    /// Run a plan (a JSON file of grants, revokes, invitations and deletions).
+    Apply(ApplyArgs),
+    /// Print the connector's capabilities (protojson of c1.connector.v2.ConnectorCapabilities).
+    Capabilities,
+}
+
+/// `grant`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct GrantArgs {
+    /// Entitlement id, e.g. `group:<groupId>:member`, `role:<roleId>:member`,
+    /// `source:<sourceId>:source_admin`.
+    #[arg(long, short = 'e', value_name = "ID")]
+    pub(crate) entitlement: String,
+
+    /// Principal id: a user id, a group id or an invitee's email.
+    #[arg(long, short = 'p', value_name = "ID")]
+    pub(crate) principal: String,
+
+    /// Principal type [default: inferred, see the end of --help].
+    #[arg(long, value_enum)]
+    pub(crate) principal_type: Option<PrincipalTypeArg>,
+
+    /// Print the API writes that would be made, and make none.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `revoke`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RevokeArgs {
+    /// Grant id (`<entitlement id>:<principal type>:<principal id>`).
+    #[arg(long, short = 'g', value_name = "ID", required_unless_present = "entitlement", conflicts_with_all = ["entitlement", "principal", "principal_type"])]
+    pub(crate) grant: Option<String>,
+
+    /// Entitlement id (with --principal, instead of --grant).
+    #[arg(long, short = 'e', value_name = "ID", requires = "principal")]
+    pub(crate) entitlement: Option<String>,
+
+    /// Principal id (with --entitlement).
+    #[arg(long, short = 'p', value_name = "ID", requires = "entitlement")]
+    pub(crate) principal: Option<String>,
+
+    /// Principal type [default: inferred, see the end of --help].
+    #[arg(long, value_enum)]
+    pub(crate) principal_type: Option<PrincipalTypeArg>,
+
+    /// Print the API writes that would be made, and make none.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `create-account`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CreateAccountArgs {
+    /// Email to invite.
+    #[arg(long, value_name = "EMAIL")]
+    pub(crate) email: String,
+
+    /// Workspace role of the invitation (a role id, or any role entitlement id) [default: none].
+    #[arg(long, value_name = "ROLE_ID")]
+    pub(crate) role: Option<String>,
+
+    /// Group to add the invitee to (a group id; repeatable).
+    #[arg(long = "group", value_name = "GROUP_ID")]
+    pub(crate) groups: Vec<String>,
+
+    /// Print the API writes that would be made, and make none.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `delete-resource`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeleteResourceArgs {
+    /// Resource type.
+    #[arg(long, value_enum)]
+    pub(crate) resource_type: DeleteTypeArg,
+
+    /// Resource id: a user id, or an invitee's email.
+    #[arg(long, value_name = "ID")]
+    pub(crate) resource: String,
+
+    /// Print the API writes that would be made, and make none.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `apply`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ApplyArgs {
+    /// The plan: a JSON file (see the provisioning documentation).
+    #[arg(value_name = "PLAN.json")]
+    pub(crate) plan: PathBuf,
+
+    /// Batches run at once [default: the engine's default].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) concurrency: Option<u16>,
+
+    /// Print the API writes that would be made, and make none.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `--region`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RegionArg {
+    /// api.segmentapis.com
+    Us,
+    /// eu1.api.segmentapis.com
+    Eu,
+}
+
+/// `--log-level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Json,
+    Console,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// `--principal-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PrincipalTypeArg {
+    User,
+    Group,
+    Invite,
+}
+
+impl PrincipalTypeArg {
+    /// The connector's principal type.
+    pub(crate) fn to_scheme(self) -> scheme::PrincipalType {
+        match self {
+            PrincipalTypeArg::User => scheme::PrincipalType::User,
+            PrincipalTypeArg::Group => scheme::PrincipalType::Group,
+            PrincipalTypeArg::Invite => scheme::PrincipalType::Invite,
+        }
+    }
+}
+
+/// `--resource-type` of `delete-resource`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DeleteTypeArg {
+    User,
+    Invite,
+}
+
+/// Reads `--token`; an empty value counts as absent later on.
+fn parse_token(value: &str) -> Result<Token, String> {
+    Ok(Token::new(value))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("segment-cli").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn no_subcommand_means_sync_and_sync_flags_merge() {
+        let cli = parse(&["--concurrency", "4", "--sync-resource-types", "user,group"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.sync.concurrency, Some(4));
+        assert_eq!(cli.sync.sync_resource_types, ["user", "group"]);
+
+        let cli = parse(&["--page-size", "10", "sync", "--concurrency", "2", "--demo"]).unwrap();
+        let Some(Command::Sync(sub)) = &cli.command else {
+            panic!("not a sync");
+        };
+        let merged = sub.merged_with(&cli.sync);
+        assert_eq!(merged.concurrency, Some(2));
+        assert_eq!(merged.page_size, Some(10));
+        assert!(merged.demo);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["--sync-resource-types", "user,nope"][..],
+            &["--region", "eu", "--base-url", "https://x.example"],
+            &["--page-size", "0"],
+            &["--http-timeout-seconds", "0"],
+            &["--log-level", "trace"],
+            &["grant", "--entitlement", "group:g:member"],
+            &["revoke"],
+            &[
+                "revoke",
+                "--grant",
+                "g",
+                "--entitlement",
+                "e",
+                "--principal",
+                "p",
+            ],
+            &[
+                "delete-resource",
+                "--resource-type",
+                "group",
+                "--resource",
+                "g1",
+            ],
+            &["--grant-entitlement", "group:g:member"],
+        ] {
+            let err = parse(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_token_is_never_in_debug_output() {
+        let cli = parse(&["--token", "s3cr3t-value", "sync"]).unwrap();
+        let debug = format!("{cli:?}");
+        assert!(!debug.contains("s3cr3t-value"), "{debug}");
+    }
+
+    #[test]
+    fn compat_flags_are_refused_or_ignored() {
+        let cli = parse(&["--client-id", "a", "--client-secret", "b"]).unwrap();
+        assert!(
+            cli.compat
+                .refusal()
+                .unwrap()
+                .starts_with("service mode is not supported; run standalone")
+        );
+        let cli = parse(&["--storage-engine", "pebble"]).unwrap();
+        assert!(cli.compat.refusal().unwrap().contains("classic v1"));
+        let cli = parse(&[
+            "--storage-engine",
+            "sqlite",
+            "--skip-full-sync",
+            "--workers",
+            "-1",
+        ])
+        .unwrap();
+        assert_eq!(cli.compat.refusal(), None);
+        assert_eq!(
+            cli.compat.ignored(),
+            ["--skip-full-sync", "--workers", "--storage-engine sqlite"]
+        );
+    }
+
+    #[test]
+    fn baton_provisioning_flags_count_actions() {
+        let cli = parse(&[
+            "--grant-entitlement",
+            "e",
+            "--grant-principal",
+            "p",
+            "--revoke-grant",
+            "g",
+        ])
+        .unwrap();
+        assert_eq!(cli.baton.actions(), 2);
+        let cli = parse(&["--create-account-profile", "{}"]).unwrap();
+        assert_eq!(cli.baton.actions(), 1);
+    }
+}

@@ -1,0 +1,199 @@
+//! `segment-cli`: the command-line program of the Segment connector. It syncs a Twilio Segment
+//! workspace into a Baton `.c1z` file (the default command, as baton connectors behave) and
+//! provisions access (grant, revoke, create account, delete, bulk plans), with the standard
+//! baton flags and `BATON_*` environment variables.
+//!
+//! This is the only crate of the workspace that prints: results go to stdout (text, or JSON
+//! with `--output json`), logs to stderr through `tracing`, and a failure ends with one line on
+//! stderr and a documented exit code (see `segment-cli --help`). The API token is never
+//! printed, logged or written.
+//!
+//! The library target exists so that the end-to-end tests (package `segment-e2e`) can build
+//! this very program as a test binary of their own; its one public item is [`main`]. No library
+//! crate may depend on it.
+
+mod capabilities;
+mod cli;
+mod connect;
+mod failure;
+mod logging;
+mod output;
+mod provision;
+mod sync;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, FromArgMatches as _};
+
+use crate::cli::{Cli, Command};
+use crate::provision::Action;
+
+/// Runs the program with the process's arguments and returns its exit code (see
+/// `segment-cli --help`: 0 success, 1 failure, 2 usage error, 3 nothing to do).
+pub fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    logging::init(cli.global.log_level, cli.global.log_format);
+
+    if let Some(reason) = cli.compat.refusal() {
+        usage_error(&reason);
+    }
+    for flag in cli.compat.ignored() {
+        tracing::debug!(
+            flag,
+            "ignoring a standard baton flag that has no effect here"
+        );
+    }
+
+    let command = match select(&cli) {
+        Ok(command) => command,
+        Err(message) => usage_error(&message),
+    };
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            output::error_line(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    let base_url = cli.global.base_url.clone();
+    let result = runtime.block_on(async {
+        match command {
+            Selected::Sync(args) => sync::run(&cli.global, &args).await,
+            Selected::Provision(action, dry_run) => {
+                provision::run(&cli.global, action, dry_run).await
+            }
+            Selected::Capabilities => {
+                capabilities::print();
+                Ok(0)
+            }
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            tracing::debug!(error = ?err, "command failed");
+            output::error_line(&failure::describe(&err, base_url.as_deref()));
+            ExitCode::from(provision::EXIT_FAILED)
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug)]
+enum Selected {
+    Sync(cli::SyncArgs),
+    Provision(Action, bool),
+    Capabilities,
+}
+
+/// The command: the subcommand, else a baton provisioning flag, else a sync.
+fn select(cli: &Cli) -> Result<Selected, String> {
+    let baton_actions = cli.baton.actions();
+    if baton_actions > 1 {
+        return Err(
+            "give one provisioning action at a time (grant, revoke, create account or delete)"
+                .to_owned(),
+        );
+    }
+    if baton_actions == 1 && cli.command.is_some() {
+        return Err(
+            "the baton provisioning flags (--grant-*, --revoke-grant, --create-account-*, \
+             --delete-resource*) cannot be combined with a subcommand"
+                .to_owned(),
+        );
+    }
+    if let Some(action) = provision::from_baton_flags(&cli.baton).map_err(|e| format!("{e:#}"))? {
+        return Ok(Selected::Provision(action, cli.baton.dry_run));
+    }
+    if cli.baton.dry_run && cli.command.is_none() {
+        return Err("--dry-run needs a provisioning command".to_owned());
+    }
+    let selected = match &cli.command {
+        None | Some(Command::Sync(_)) if demo_requested(cli) => {
+            if cli.global.base_url.is_some() || cli.global.region.is_some() {
+                return Err(
+                    "--demo syncs its own in-process workspace; drop --base-url/--region".into(),
+                );
+            }
+            let args = match &cli.command {
+                Some(Command::Sync(args)) => args.merged_with(&cli.sync),
+                _ => cli.sync.clone(),
+            };
+            Selected::Sync(args)
+        }
+        None => Selected::Sync(cli.sync.clone()),
+        Some(Command::Sync(args)) => Selected::Sync(args.merged_with(&cli.sync)),
+        Some(Command::Grant(a)) => Selected::Provision(
+            Action::Grant {
+                entitlement: a.entitlement.clone(),
+                principal: a.principal.clone(),
+                principal_type: a.principal_type,
+            },
+            a.dry_run,
+        ),
+        Some(Command::Revoke(a)) => {
+            let action = match (&a.grant, &a.entitlement, &a.principal) {
+                (Some(grant), _, _) => Action::RevokeGrant {
+                    grant: grant.clone(),
+                },
+                (None, Some(entitlement), Some(principal)) => Action::Revoke {
+                    entitlement: entitlement.clone(),
+                    principal: principal.clone(),
+                    principal_type: a.principal_type,
+                },
+                _ => return Err("revoke needs --grant, or --entitlement and --principal".into()),
+            };
+            Selected::Provision(action, a.dry_run)
+        }
+        Some(Command::CreateAccount(a)) => {
+            let mut entitlements = Vec::new();
+            if let Some(role) = &a.role {
+                entitlements.push(provision::role_entitlement(role));
+            }
+            entitlements.extend(a.groups.iter().map(|g| provision::group_entitlement(g)));
+            Selected::Provision(
+                Action::CreateAccount {
+                    email: a.email.clone(),
+                    entitlements,
+                },
+                a.dry_run,
+            )
+        }
+        Some(Command::DeleteResource(a)) => Selected::Provision(
+            Action::Delete {
+                resource_type: a.resource_type,
+                resource: a.resource.clone(),
+            },
+            a.dry_run,
+        ),
+        Some(Command::Apply(a)) => Selected::Provision(
+            Action::Apply {
+                plan: a.plan.clone(),
+                concurrency: a.concurrency,
+            },
+            a.dry_run,
+        ),
+        Some(Command::Capabilities) => Selected::Capabilities,
+    };
+    Ok(selected)
+}
+
+/// Whether `--demo` was given (before or after `sync`).
+fn demo_requested(cli: &Cli) -> bool {
+    cli.sync.demo || matches!(&cli.command, Some(Command::Sync(args)) if args.demo)
+}
+
+/// Exits with a clap usage error (exit code 2).
+fn usage_error(message: &str) -> ! {
+    Cli::command()
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
+}

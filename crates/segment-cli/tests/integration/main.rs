@@ -1,0 +1,113 @@
+//! Tests of the `segment-cli` binary's command-line surface that need no API: help, version,
+//! exit codes of usage errors, the missing-token message, `capabilities`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_segment-cli"));
+    cmd.current_dir(dir.path()).args(args);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BATON_") {
+            cmd.env_remove(key);
+        }
+    }
+    for (key, value) in envs {
+        cmd.env(key, value);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        !dir.path().join("sync.c1z").exists(),
+        "{args:?} wrote a c1z"
+    );
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_documents_exit_codes_and_hides_the_token() {
+    let out = run(&["--help"], &[("BATON_TOKEN", "tok-visible-if-leaked")]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for needle in [
+        "Exit codes:",
+        "0  success",
+        "1  failure",
+        "2  usage error",
+        "3  nothing to do",
+        "BATON_TOKEN",
+        "--sync-resource-types",
+        "grant",
+        "revoke",
+        "create-account",
+        "delete-resource",
+        "apply",
+        "capabilities",
+    ] {
+        assert!(help.contains(needle), "{needle:?} missing from --help");
+    }
+    assert!(!help.contains("tok-visible-if-leaked"));
+    // The standard baton flags are accepted but hidden.
+    assert!(!help.contains("--grant-entitlement"));
+    assert!(!help.contains("--client-id"));
+}
+
+#[test]
+fn version_and_usage_errors() {
+    let out = run(&["--version"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("segment-cli "));
+
+    for args in [
+        &["--no-such-flag"][..],
+        &["grant"],
+        &["--dry-run"],
+        &["--storage-engine", "pebble"],
+        &["--client-id", "x", "--client-secret", "y"],
+        &["--demo", "--base-url", "http://127.0.0.1:1"],
+    ] {
+        let out = run(args, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn no_token_is_one_line_and_exit_1() {
+    for args in [
+        &[][..],
+        &["sync"],
+        &["grant", "-e", "group:g:member", "-p", "u1"],
+    ] {
+        let out = run(args, &[("BATON_LOG_FORMAT", "json")]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            text(&out.stderr).trim_end(),
+            "error: no API token: pass --token or set BATON_TOKEN",
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn capabilities_print_protojson_without_a_token() {
+    let out = run(&["capabilities"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["@type"],
+        "type.googleapis.com/c1.connector.v2.ConnectorCapabilities"
+    );
+    assert_eq!(v["resourceTypeCapabilities"].as_array().unwrap().len(), 9);
+}

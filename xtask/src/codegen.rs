@@ -34,21 +34,49 @@ pub(crate) fn output_path(root: &Path) -> PathBuf {
 pub(crate) fn run(mode: Mode) -> anyhow::Result<()> {
     let root = crate::project_root();
     let fresh = generate(&root)?;
-    let out = output_path(&root);
+    emit(mode, &output_path(&root), &fresh)?;
+    // Generated docs: the CLI reference, rendered by segment-cli's own clap definitions
+    // (segment-cli also has a test that fails when docs/CLI.md is stale).
+    let reference = cli_reference(&root)?;
+    emit(mode, &root.join("docs/CLI.md"), &reference)
+}
+
+/// Writes `fresh` to `out` (write mode) or fails when they differ (check mode).
+fn emit(mode: Mode, out: &Path, fresh: &str) -> anyhow::Result<()> {
     match mode {
         Mode::Write => {
-            let current = std::fs::read_to_string(&out).unwrap_or_default();
+            let current = std::fs::read_to_string(out).unwrap_or_default();
             if current == fresh {
                 println!("{} is up to date", out.display());
             } else {
-                std::fs::write(&out, fresh)
-                    .with_context(|| format!("writing {}", out.display()))?;
+                std::fs::write(out, fresh).with_context(|| format!("writing {}", out.display()))?;
                 println!("wrote {}", out.display());
             }
             Ok(())
         }
-        Mode::Check => check(&out, &fresh),
+        Mode::Check => check(out, fresh),
     }
+}
+
+/// The text of `docs/CLI.md`, printed by segment-cli's `cli_reference` example.
+fn cli_reference(root: &Path) -> anyhow::Result<String> {
+    let output = Command::new(crate::bench::cargo())
+        .current_dir(root)
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "segment-cli",
+            "--example",
+            "cli_reference",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running segment-cli's cli_reference example")?;
+    if !output.status.success() {
+        bail!("the cli_reference example failed: {}", output.status);
+    }
+    String::from_utf8(output.stdout).context("the CLI reference is not UTF-8")
 }
 
 fn check(out: &Path, fresh: &str) -> anyhow::Result<()> {

@@ -9,7 +9,8 @@
 //! printed, logged or written.
 //!
 //! The library target exists so that the end-to-end tests (package `segment-e2e`) can build
-//! this very program as a test binary of their own; its one public item is [`main`]. No library
+//! this very program as a test binary of their own; its public items are [`main`] and
+//! [`cli_reference`] (for the generated `docs/CLI.md`). No library
 //! crate may depend on it.
 
 mod capabilities;
@@ -19,6 +20,7 @@ mod failure;
 mod logging;
 mod output;
 mod provision;
+mod reference;
 mod sync;
 
 use std::process::ExitCode;
@@ -27,6 +29,12 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::cli::{Cli, Command};
 use crate::provision::Action;
+
+/// The command-line reference in Markdown, rendered from the clap definitions (the content
+/// of `docs/CLI.md`, written by `cargo xtask codegen`).
+pub fn cli_reference() -> String {
+    reference::render()
+}
 
 /// Runs the program with the process's arguments and returns its exit code (see
 /// `segment-cli --help`: 0 success, 1 failure, 2 usage error, 3 nothing to do).

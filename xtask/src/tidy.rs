@@ -73,7 +73,7 @@ pub(crate) const DEP_RULES: &[DepRule] = &[
     },
     DepRule {
         krate: "segment-provision",
-        forbidden: &["segment-cli"],
+        forbidden: &["segment-cli", "segment-mock", "axum"],
     },
 ];
 

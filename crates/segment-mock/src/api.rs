@@ -215,6 +215,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) plan: Plan,
     pub(crate) features: Features,
     pub(crate) rng: &'a mut StdRng,
+    /// Accept permission resources of an unknown type in request bodies.
+    pub(crate) accept_unknown_resource_types: bool,
 }
 
 /// Runs one operation.
@@ -584,7 +586,7 @@ fn policy_id(subject_id: &str, p: &Permission) -> String {
 
 type PermKey = (
     String,
-    Vec<(&'static str, String, Vec<(String, String)>)>,
+    Vec<(String, String, Vec<(String, String)>)>,
     Vec<(String, String)>,
 );
 
@@ -601,7 +603,7 @@ fn permission_key(p: &Permission) -> PermKey {
     let mut resources: Vec<_> = p
         .resources
         .iter()
-        .map(|r| (r.kind.as_str(), r.id.clone(), labels(&r.labels)))
+        .map(|r| (r.kind.as_str().to_owned(), r.id.clone(), labels(&r.labels)))
         .collect();
     resources.sort();
     (p.role_id.clone(), resources, labels(&p.labels))
@@ -712,7 +714,11 @@ fn delete_users(ctx: &mut Ctx<'_>, q: &Query) -> ApiResult {
 }
 
 /// Parses `{"permissions":[PermissionInputV1...]}` and checks roles, resource types and ids, labels.
-fn parse_permission_inputs(ws: &Workspace, body: &[u8]) -> Result<Vec<Permission>, ApiError> {
+fn parse_permission_inputs(
+    ws: &Workspace,
+    body: &[u8],
+    accept_unknown: bool,
+) -> Result<Vec<Permission>, ApiError> {
     let v = parse_body(body)?;
     let arr = match v.get("permissions") {
         Some(Value::Array(a)) => a,
@@ -731,15 +737,22 @@ fn parse_permission_inputs(ws: &Workspace, body: &[u8]) -> Result<Vec<Permission
     };
     arr.iter()
         .enumerate()
-        .map(|(i, p)| parse_permission(ws, p, &format!("permissions.{i}"), true))
+        .map(|(i, p)| {
+            let field = format!("permissions.{i}");
+            parse_permission(ws, p, &field, true, accept_unknown)
+        })
         .collect()
 }
 
+/// Parses one `PermissionInputV1`. With `accept_unknown`, a resource of a type the mock does not
+/// know is kept verbatim ([`ResourceType::Other`]) and, since the mock has no listing to check it
+/// against, any non-empty id is accepted (a mock choice); without it, such a type is 422.
 fn parse_permission(
     ws: &Workspace,
     p: &Value,
     field: &str,
     resources_required: bool,
+    accept_unknown: bool,
 ) -> Result<Permission, ApiError> {
     let role_id = p.get("roleId").and_then(Value::as_str).ok_or_else(|| {
         ApiError::validation("\"roleId\" is required", &format!("{field}.roleId"))
@@ -773,28 +786,36 @@ fn parse_permission(
             .get("id")
             .and_then(Value::as_str)
             .ok_or_else(|| ApiError::validation("\"id\" is required", &format!("{rf}.id")))?;
-        let kind = r
-            .get("type")
-            .and_then(Value::as_str)
-            .and_then(ResourceType::parse)
-            .ok_or_else(|| {
+        let kind = match r.get("type").and_then(Value::as_str) {
+            Some(name) if accept_unknown => {
+                let kind = ResourceType::from(name);
+                kind.check_unknown_name()
+                    .map_err(|msg| ApiError::validation(&msg, &format!("{rf}.type")))?;
+                kind
+            }
+            name => name.and_then(ResourceType::parse).ok_or_else(|| {
                 ApiError::validation(
                     "\"type\" must be one of FUNCTION, SOURCE, SPACE, WAREHOUSE, WORKSPACE",
                     &format!("{rf}.type"),
                 )
-            })?;
-        let exists = match kind {
+            })?,
+        };
+        let exists = match &kind {
             ResourceType::Workspace => ws.id == id,
             ResourceType::Source => ws.sources.iter().any(|s| s.id == id),
             ResourceType::Warehouse => ws.warehouses.iter().any(|w| w.id == id),
             ResourceType::Function => ws.functions.iter().any(|f| f.id == id),
             ResourceType::Space => ws.spaces.iter().any(|s| s.id == id),
+            // Mock choice: nothing to check an unknown type's id against.
+            ResourceType::Other(_) => !id.is_empty(),
         };
         if !exists {
-            return Err(ApiError::validation(
-                &format!("{} {id:?} does not exist in this workspace", kind.as_str()),
-                &format!("{rf}.id"),
-            ));
+            let msg = if kind.is_known() {
+                format!("{kind} {id:?} does not exist in this workspace")
+            } else {
+                format!("a {kind} resource needs a non-empty \"id\"")
+            };
+            return Err(ApiError::validation(&msg, &format!("{rf}.id")));
         }
         let labels = parse_labels(ws, r.get("labels"), &format!("{rf}.labels"))?;
         if !labels.is_empty() && kind != ResourceType::Workspace {
@@ -877,7 +898,7 @@ fn user_permissions(ctx: &mut Ctx<'_>, id: &str, body: &[u8], add: bool) -> ApiR
         .iter()
         .position(|u| u.id == id)
         .ok_or_else(ApiError::not_found)?;
-    let new = parse_permission_inputs(ctx.ws, body)?;
+    let new = parse_permission_inputs(ctx.ws, body, ctx.accept_unknown_resource_types)?;
     let mut perms = std::mem::take(&mut ctx.ws.users[u].permissions);
     merge_permissions(&mut perms, new, add);
     let subject = add.then_some((id, "user"));
@@ -891,7 +912,7 @@ fn user_permissions(ctx: &mut Ctx<'_>, id: &str, body: &[u8], add: bool) -> ApiR
 
 fn group_permissions(ctx: &mut Ctx<'_>, id: &str, body: &[u8], add: bool) -> ApiResult {
     let g = find_group(ctx.ws, id)?;
-    let new = parse_permission_inputs(ctx.ws, body)?;
+    let new = parse_permission_inputs(ctx.ws, body, ctx.accept_unknown_resource_types)?;
     let mut perms = std::mem::take(&mut ctx.ws.groups[g].permissions);
     merge_permissions(&mut perms, new, add);
     let subject = add.then_some((id, "group"));
@@ -987,7 +1008,8 @@ fn create_invites(ctx: &mut Ctx<'_>, body: &[u8]) -> ApiResult {
                 .iter()
                 .enumerate()
                 .map(|(j, p)| {
-                    parse_permission(ctx.ws, p, &format!("{field}.permissions.{j}"), false)
+                    let field = format!("{field}.permissions.{j}");
+                    parse_permission(ctx.ws, p, &field, false, ctx.accept_unknown_resource_types)
                 })
                 .collect::<Result<_, _>>()?,
             Some(_) => {

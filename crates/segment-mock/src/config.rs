@@ -103,6 +103,10 @@ pub struct MockConfig {
     pub faults: Faults,
     /// Also route `DELETE /groups/{id}/users` (plural), whose existence on the live API is unverified.
     pub plural_group_delete: bool,
+    /// Accept permission resources of a type the mock does not know (e.g. `DESTINATION`) in
+    /// add/replace-permissions bodies, as a future Segment might. Default `false`: such bodies
+    /// are 422, like today's API whose `type` enum has five values. Fixtures may always hold them.
+    pub accept_unknown_resource_types: bool,
 }
 
 impl std::fmt::Debug for MockConfig {
@@ -117,6 +121,10 @@ impl std::fmt::Debug for MockConfig {
             .field("write_limit_per_min", &self.write_limit_per_min)
             .field("faults", &self.faults)
             .field("plural_group_delete", &self.plural_group_delete)
+            .field(
+                "accept_unknown_resource_types",
+                &self.accept_unknown_resource_types,
+            )
             .finish()
     }
 }
@@ -134,6 +142,7 @@ impl MockConfig {
             write_limit_per_min: Some(60),
             faults: Faults::default(),
             plural_group_delete: false,
+            accept_unknown_resource_types: false,
         }
     }
 
@@ -190,6 +199,14 @@ impl MockConfig {
     #[must_use]
     pub fn plural_group_delete(mut self, enabled: bool) -> Self {
         self.plural_group_delete = enabled;
+        self
+    }
+
+    /// Accepts or rejects (default) unknown permission resource types in request bodies
+    /// (see the field of the same name).
+    #[must_use]
+    pub fn accept_unknown_resource_types(mut self, enabled: bool) -> Self {
+        self.accept_unknown_resource_types = enabled;
         self
     }
 }

@@ -672,7 +672,7 @@ impl Gen<'_> {
                 .into_iter()
                 .map(|k| PermissionResource {
                     id: ids[k].clone(),
-                    kind,
+                    kind: kind.clone(),
                     labels: Vec::new(),
                 })
                 .collect(),

@@ -21,6 +21,11 @@
 //!   `DELETE /users` with an unknown id fails with 404 and deletes nothing.
 //! * `POST .../permissions` does not duplicate an identical permission (same role, resources
 //!   and labels); unknown roles, resources or labels are 422 `input-validation`.
+//! * Permission resources of a type the mock does not know (a future scope type such as
+//!   `DESTINATION`) are kept verbatim as [`ResourceType::Other`] in fixtures and responses. In
+//!   request bodies they are 422 unless [`MockConfig::accept_unknown_resource_types()`] is set;
+//!   then any non-empty id is accepted, since the mock has nothing to check it against. An empty
+//!   type, or a known name in another case (`source`), is always rejected.
 //! * `getUser` lists direct permissions only (not the ones inherited from groups).
 //! * Bad JSON bodies are 400 `bad-request`; a body over 25 MB is 413 `PayloadLimitError`.
 //! * Query strings are decoded like Node's `qs`: `+` is a space, so clients must send `%2B`.

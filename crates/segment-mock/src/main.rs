@@ -72,6 +72,9 @@ struct Args {
     /// Also route the plural DELETE /groups/{id}/users.
     #[arg(long)]
     plural_group_delete: bool,
+    /// Accept permission resources of unknown types (e.g. DESTINATION) in request bodies.
+    #[arg(long)]
+    accept_unknown_resource_types: bool,
     /// Bearer token to accept.
     #[arg(long, default_value = segment_mock::DEFAULT_TOKEN)]
     token: String,
@@ -128,7 +131,8 @@ async fn main() -> anyhow::Result<()> {
         .latency(Duration::from_millis(args.latency_ms))
         .read_limit_per_min(limit(args.read_limit))
         .write_limit_per_min(limit(args.write_limit))
-        .plural_group_delete(args.plural_group_delete);
+        .plural_group_delete(args.plural_group_delete)
+        .accept_unknown_resource_types(args.accept_unknown_resource_types);
     let server = MockServer::start_on_port(config, args.port).await?;
     println!("base_url={}", server.base_url());
     println!("token={}", server.token());

@@ -137,8 +137,11 @@ pub struct PermissionResource {
 }
 
 /// `PermissionResourceV1.type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+///
+/// The five kinds Segment documents, plus [`ResourceType::Other`], which keeps any other wire
+/// name verbatim (a future scope type such as `DESTINATION` or `TRACKING_PLAN`) so that it
+/// survives a fixture load/dump and the API's JSON unchanged. (De)serialises as the bare string.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceType {
     /// The whole workspace (optionally narrowed by labels).
     Workspace,
@@ -150,21 +153,25 @@ pub enum ResourceType {
     Function,
     /// An Engage/Unify space.
     Space,
+    /// A type the mock does not know, kept exactly as written (never one of the five names above).
+    Other(String),
 }
 
 impl ResourceType {
-    /// The wire name (`WORKSPACE`, `SOURCE`, ...).
-    pub fn as_str(self) -> &'static str {
+    /// The wire name (`WORKSPACE`, `SOURCE`, ..., or the verbatim [`ResourceType::Other`] name).
+    pub fn as_str(&self) -> &str {
         match self {
             Self::Workspace => "WORKSPACE",
             Self::Source => "SOURCE",
             Self::Warehouse => "WAREHOUSE",
             Self::Function => "FUNCTION",
             Self::Space => "SPACE",
+            Self::Other(name) => name,
         }
     }
 
-    /// Parses a wire name.
+    /// Parses one of the five known wire names; `None` for anything else (use
+    /// [`ResourceType::from`] to keep an unknown name as [`ResourceType::Other`]).
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "WORKSPACE" => Self::Workspace,
@@ -174,6 +181,56 @@ impl ResourceType {
             "SPACE" => Self::Space,
             _ => return None,
         })
+    }
+
+    /// Whether this is one of the five documented kinds (not [`ResourceType::Other`]).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
+
+    /// Rejects an [`ResourceType::Other`] name that is empty or a known name in another case
+    /// (`source`): mock choices that catch client bugs instead of storing them as a new type.
+    pub(crate) fn check_unknown_name(&self) -> Result<(), String> {
+        match self {
+            Self::Other(name) if name.is_empty() => Err("\"type\" must not be empty".to_owned()),
+            Self::Other(name) => match Self::parse(&name.to_ascii_uppercase()) {
+                Some(known) => Err(format!("\"type\" {name:?} must be written {known}")),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+impl From<&str> for ResourceType {
+    /// A known kind, else [`ResourceType::Other`] with the name verbatim.
+    fn from(s: &str) -> Self {
+        Self::parse(s).unwrap_or_else(|| Self::Other(s.to_owned()))
+    }
+}
+
+impl From<String> for ResourceType {
+    /// A known kind, else [`ResourceType::Other`] with the name verbatim.
+    fn from(s: String) -> Self {
+        Self::parse(&s).unwrap_or(Self::Other(s))
+    }
+}
+
+impl std::fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ResourceType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourceType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
     }
 }
 
@@ -437,7 +494,9 @@ impl Workspace {
     }
 
     /// Checks internal consistency: unique ids and emails, members that are users, group invitees
-    /// that are workspace invites, permissions whose role exists.
+    /// that are workspace invites, permissions whose role exists, and permission resources of an
+    /// unknown type ([`ResourceType::Other`]) with a non-empty id and a name that is neither empty
+    /// nor a known name in another case. (Resource ids are not checked against the listings.)
     pub fn validate(&self) -> Result<(), MockError> {
         let bad = |msg: String| Err(MockError::InvalidWorkspace(msg));
         let mut role_ids = HashSet::new();
@@ -494,6 +553,17 @@ impl Workspace {
         for p in all_perms {
             if !role_ids.contains(p.role_id.as_str()) {
                 return bad(format!("permission uses unknown role id {:?}", p.role_id));
+            }
+            for r in &p.resources {
+                if let Err(msg) = r.kind.check_unknown_name() {
+                    return bad(format!("permission with role {:?}: {msg}", p.role_id));
+                }
+                if !r.kind.is_known() && r.id.is_empty() {
+                    return bad(format!(
+                        "permission with role {:?}: a {} resource needs a non-empty id",
+                        p.role_id, r.kind
+                    ));
+                }
             }
         }
         let mut seen = HashSet::new();

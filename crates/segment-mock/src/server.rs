@@ -113,6 +113,7 @@ pub(crate) struct ServerState {
     fault_seq: u64,
     pagination_dropped: bool,
     plural_group_delete: bool,
+    accept_unknown_resource_types: bool,
     read: Bucket,
     write: Bucket,
     pub(crate) counters: Counters,
@@ -190,6 +191,7 @@ impl MockServer {
             fault_seq: 0,
             pagination_dropped: false,
             plural_group_delete: config.plural_group_delete,
+            accept_unknown_resource_types: config.accept_unknown_resource_types,
             read: Bucket::new(config.read_limit_per_min),
             write: Bucket::new(config.write_limit_per_min),
             counters: Counters::default(),
@@ -295,6 +297,12 @@ impl MockServer {
     /// Enables or disables the plural `DELETE /groups/{id}/users` route.
     pub fn set_plural_group_delete(&self, enabled: bool) {
         self.shared.lock().plural_group_delete = enabled;
+    }
+
+    /// Accepts or rejects unknown permission resource types in request bodies
+    /// (see [`MockConfig::accept_unknown_resource_types()`]).
+    pub fn set_accept_unknown_resource_types(&self, enabled: bool) {
+        self.shared.lock().accept_unknown_resource_types = enabled;
     }
 
     /// Stops accepting connections and waits (at most 5 s) for open connections to finish.
@@ -697,6 +705,7 @@ fn process(
             id_rng,
             plan,
             features,
+            accept_unknown_resource_types,
             ..
         } = st;
         let mut ctx = Ctx {
@@ -704,6 +713,7 @@ fn process(
             plan: *plan,
             features: *features,
             rng: id_rng,
+            accept_unknown_resource_types: *accept_unknown_resource_types,
         };
         api::handle(&route, &mut ctx, query, body)
     };

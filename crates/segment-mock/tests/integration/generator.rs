@@ -72,7 +72,7 @@ fn demo_workspace_has_every_shape() {
         .iter()
         .flat_map(|u| &u.permissions)
         .flat_map(|p| &p.resources)
-        .map(|r| r.kind)
+        .map(|r| r.kind.clone())
         .collect();
     assert_eq!(user_kinds.len(), 5, "{user_kinds:?}");
     let label_scoped = |perms: &[segment_mock::Permission]| {

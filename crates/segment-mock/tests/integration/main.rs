@@ -10,3 +10,4 @@ mod fidelity;
 mod generator;
 mod ratelimit;
 mod semantics;
+mod unknown_types;

@@ -9,5 +9,6 @@ mod common;
 mod errors;
 mod generated;
 mod provision;
+mod review_fixes;
 mod snapshot;
 mod sync;

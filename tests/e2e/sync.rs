@@ -1,10 +1,11 @@
 //! Syncs through the CLI: the demo, the default command, appending, restrictions through
-//! `BATON_*` variables, the Team plan, an empty workspace, unicode names.
+//! `BATON_*` variables, the Team plan, an empty workspace, unicode names, permissions on
+//! resource types Segment may add later.
 
 use segment_mock::{MockServer, Plan, Role, User, Workspace};
 
 use crate::c1z;
-use crate::common::{self, args, config, small_workspace, with_conn};
+use crate::common::{self, args, config, fixture_path, small_workspace, with_conn};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_sync_needs_no_token_and_prints_the_summary() {
@@ -35,8 +36,8 @@ async fn demo_sync_needs_no_token_and_prints_the_summary() {
             out.stdout
         );
     }
-    let file = dir.path().join("sync.c1z");
-    assert!(out.stdout.contains(&file.display().to_string()) || out.stdout.contains("sync.c1z"));
+    let file = dir.path().join("demo.c1z");
+    assert!(out.stdout.contains(&file.display().to_string()) || out.stdout.contains("demo.c1z"));
     let (resources, entitlements, grants) = c1z::check_integrity(&file);
     assert!(resources > 25 && entitlements > 0 && grants > 0);
 }
@@ -165,6 +166,51 @@ async fn team_plan_skips_groups_with_a_warning_and_succeeds() {
     let text = common::run(dir.path(), &with_conn(&server, &[])).await;
     text.expect_code(0);
     assert!(text.stdout.contains("skipped group"), "{}", text.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_on_unknown_resource_types_are_skipped_and_reported() {
+    let ws = Workspace::from_json_file(fixture_path("unknown-scope-types.json")).unwrap();
+    let server = common::start(ws).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::run(dir.path(), &with_conn(&server, &["--output", "json"])).await;
+    out.expect_code(0);
+    let summary = out.json();
+    assert_eq!(summary["skipped_permissions"], 3, "{summary}");
+    assert_eq!(
+        summary["unknown_scope_types"],
+        serde_json::json!({"DESTINATION": 2, "TRACKING_PLAN": 1})
+    );
+    assert_eq!(summary["unresolved_scopes"], 0);
+    assert_eq!(summary["synthesized_roles"], 0);
+    assert_eq!(summary["skipped"], serde_json::json!([]));
+    assert_eq!(summary["requests"], summary["min_requests"]);
+    // One warning per unknown type, not per entry.
+    let warned = |kind: &str| {
+        out.stderr
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains(&format!("\"{kind}\"")))
+            .count()
+    };
+    assert_eq!(warned("DESTINATION"), 1, "{}", out.stderr);
+    assert_eq!(warned("TRACKING_PLAN"), 1, "{}", out.stderr);
+
+    let file = dir.path().join("sync.c1z");
+    let (_, _, grants) = c1z::check_integrity(&file);
+    assert_eq!(grants as u64, summary["grants"].as_u64().unwrap());
+    let lines = c1z::render(&file);
+    let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
+    assert!(
+        has("grant role:roleOwner01:member:user:usrAlice01 "),
+        "{lines:#?}"
+    );
+    assert!(has(
+        "grant source:srcWeb0001:source_admin:group:grpOps0001 "
+    ));
+    assert!(has("grant group:grpOps0001:member:user:usrBob0001 "));
+    for id in ["dst123", "dst456", "tpl789", "roleDstAdm1:member:"] {
+        assert!(!has(id), "{id} in {lines:#?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

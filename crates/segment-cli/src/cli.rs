@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::builder::PossibleValuesParser;
+use clap::builder::{BoolishValueParser, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use segment_api::Token;
 use segment_connector::scheme;
@@ -15,11 +15,15 @@ Every flag can also be set through the environment: --token <-> BATON_TOKEN, --f
 --sync-resource-types <-> BATON_SYNC_RESOURCE_TYPES (comma-separated), and so on.
 
 Principal of grant/revoke: an id, with its type from --principal-type, else from a `user:`,
-`group:` or `invite:` prefix, else inferred: the type of the one resource with that id in the c1z
-(--file) when the file exists, else `invite` for an id containing `@`, else `user`.
+`group:` or `invite:` prefix, else looked up, never guessed: the one type the c1z (--file) knows
+the id under, else `invite` for an email address, else a Segment user with that id, else a group;
+an id found nowhere is an error. A revoke from a principal whose type was looked up fails when
+that principal does not exist (with a stated type it is `nothing to do`).
 
 Exit codes:
-  0  success: the sync finished, or the change was made (or, with --dry-run, would be made)
+  0  success: the sync finished, or the change was made (or, with --dry-run, would be made);
+     create-account of an existing member grants it the requested roles and groups, and of a
+     pending invitation ensures its groups and lists the roles it could not apply (not exit 3)
   1  failure (one line on stderr says why); for `apply`: at least one operation failed
   2  usage error (unknown flag, bad value, missing argument)
   3  nothing to do: already granted, already revoked, already invited, already a member,
@@ -62,15 +66,27 @@ pub(crate) struct GlobalArgs {
     #[arg(long, env = "BATON_TOKEN", hide_env_values = true, global = true, value_parser = parse_token)]
     pub(crate) token: Option<Token>,
 
-    /// The .c1z file to write (sync) or to resolve ids from (provisioning).
+    /// The .c1z file to write (sync) or to resolve principal types from (provisioning)
+    /// [default: sync.c1z; demo.c1z for a demo sync].
     #[arg(
         short = 'f',
         long,
         env = "BATON_FILE",
-        default_value = "sync.c1z",
-        global = true
+        global = true,
+        value_name = "FILE"
     )]
-    pub(crate) file: PathBuf,
+    pub(crate) file: Option<PathBuf>,
+
+    /// Provisioning commands (and the baton provisioning flags): read everything, print the
+    /// API writes that would be made, and make none. Given before or after the subcommand, or
+    /// through BATON_DRY_RUN (1/0, true/false, yes/no, on/off).
+    #[arg(
+        long,
+        env = "BATON_DRY_RUN",
+        global = true,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub(crate) dry_run: bool,
 
     /// Segment region of the workspace [default: us].
     #[arg(
@@ -178,14 +194,27 @@ pub(crate) struct SyncArgs {
     )]
     pub(crate) sync_resource_types: Vec<String>,
 
-    /// Sync a generated demo workspace served in-process by segment-mock (no token needed).
-    #[arg(long, env = "BATON_DEMO")]
+    /// Sync a generated demo workspace served in-process by segment-mock (no token needed),
+    /// into demo.c1z unless --file/BATON_FILE says otherwise.
+    #[arg(long, env = "BATON_DEMO", value_parser = BoolishValueParser::new())]
     pub(crate) demo: bool,
 
     /// Finished syncs kept in the file (older ones are dropped) [default: the engine's default].
     #[arg(long, env = "BATON_KEEP_SYNCS", value_name = "N")]
     pub(crate) keep_syncs: Option<usize>,
 }
+
+impl GlobalArgs {
+    /// The c1z file: `--file`/`BATON_FILE`, else `default`.
+    pub(crate) fn file_or(&self, default: &str) -> PathBuf {
+        self.file.clone().unwrap_or_else(|| PathBuf::from(default))
+    }
+}
+
+/// The c1z file of a sync and of provisioning when `--file` is not given.
+pub(crate) const DEFAULT_FILE: &str = "sync.c1z";
+/// The c1z file of a demo sync when `--file` is not given (never a real sync's file).
+pub(crate) const DEMO_FILE: &str = "demo.c1z";
 
 impl SyncArgs {
     /// The flags of the `sync` subcommand, completed by those given before it.
@@ -261,10 +290,6 @@ pub(crate) struct BatonProvisioningArgs {
     /// Resource type of the resource to delete (baton flag).
     #[arg(long, env = "BATON_DELETE_RESOURCE_TYPE", hide = true, value_enum)]
     pub(crate) delete_resource_type: Option<DeleteTypeArg>,
-
-    /// With a baton provisioning flag: print the API writes instead of making them.
-    #[arg(long, env = "BATON_DRY_RUN", hide = true)]
-    pub(crate) dry_run: bool,
 }
 
 impl BatonProvisioningArgs {
@@ -321,24 +346,25 @@ pub(crate) struct CompatArgs {
         long,
         env = "BATON_SKIP_ENTITLEMENTS_AND_GRANTS",
         hide = true,
-        global = true
+        global = true,
+        value_parser = BoolishValueParser::new()
     )]
     pub(crate) skip_entitlements_and_grants: bool,
 
     /// Skip grants of a targeted sync (refused: not supported).
-    #[arg(long, env = "BATON_SKIP_GRANTS", hide = true, global = true)]
+    #[arg(long, env = "BATON_SKIP_GRANTS", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) skip_grants: bool,
 
     /// Ignored (service mode).
-    #[arg(long, env = "BATON_SKIP_FULL_SYNC", hide = true, global = true)]
+    #[arg(long, env = "BATON_SKIP_FULL_SYNC", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) skip_full_sync: bool,
 
     /// Ignored (service mode; provisioning flags enable provisioning by themselves).
-    #[arg(long, env = "BATON_PROVISIONING", hide = true, global = true)]
+    #[arg(long, env = "BATON_PROVISIONING", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) provisioning: bool,
 
     /// Ignored (no ticketing).
-    #[arg(long, env = "BATON_TICKETING", hide = true, global = true)]
+    #[arg(long, env = "BATON_TICKETING", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) ticketing: bool,
 
     /// Ignored (see --concurrency).
@@ -352,7 +378,7 @@ pub(crate) struct CompatArgs {
     pub(crate) workers: Option<i64>,
 
     /// Ignored (deprecated baton flag).
-    #[arg(long, env = "BATON_PARALLEL_SYNC", hide = true, global = true)]
+    #[arg(long, env = "BATON_PARALLEL_SYNC", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) parallel_sync: bool,
 
     /// Ignored (service mode).
@@ -369,7 +395,7 @@ pub(crate) struct CompatArgs {
     pub(crate) session_store_maximum_size: Option<u64>,
 
     /// Ignored (service mode).
-    #[arg(long, env = "BATON_KEEP_PREVIOUS_SYNC_C1Z", hide = true, global = true)]
+    #[arg(long, env = "BATON_KEEP_PREVIOUS_SYNC_C1Z", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) keep_previous_sync_c1z: bool,
 
     /// Ignored (logs go to stderr).
@@ -401,15 +427,15 @@ pub(crate) struct CompatArgs {
     pub(crate) otel_collector_endpoint: Option<String>,
 
     /// Ignored.
-    #[arg(long, env = "BATON_OTEL_TRACING_DISABLED", hide = true, global = true)]
+    #[arg(long, env = "BATON_OTEL_TRACING_DISABLED", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) otel_tracing_disabled: bool,
 
     /// Ignored.
-    #[arg(long, env = "BATON_OTEL_LOGGING_DISABLED", hide = true, global = true)]
+    #[arg(long, env = "BATON_OTEL_LOGGING_DISABLED", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) otel_logging_disabled: bool,
 
     /// Ignored (no health-check server).
-    #[arg(long, env = "BATON_HEALTH_CHECK", hide = true, global = true)]
+    #[arg(long, env = "BATON_HEALTH_CHECK", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) health_check: bool,
 
     /// Ignored.
@@ -516,6 +542,12 @@ impl CompatArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Sync the workspace into the .c1z file (the default command).
+    ///
+    /// The summary counts requests; its "summed wait across requests" (JSON `summed_wait_ms`)
+    /// is the time requests spent waiting for the client-side rate limit, Segment's rate
+    /// limits and retry back-off, summed over all requests: waits of concurrent requests add
+    /// up, so it can exceed the elapsed (wall-clock) time. Appending to a file that holds
+    /// another workspace is refused.
     Sync(SyncArgs),
     /// Grant an entitlement to a user, group or invite.
     Grant(GrantArgs),
@@ -546,10 +578,6 @@ pub(crate) struct GrantArgs {
     /// Principal type [default: inferred, see the end of --help].
     #[arg(long, value_enum)]
     pub(crate) principal_type: Option<PrincipalTypeArg>,
-
-    /// Print the API writes that would be made, and make none.
-    #[arg(long)]
-    pub(crate) dry_run: bool,
 }
 
 /// `revoke`.
@@ -570,10 +598,6 @@ pub(crate) struct RevokeArgs {
     /// Principal type [default: inferred, see the end of --help].
     #[arg(long, value_enum)]
     pub(crate) principal_type: Option<PrincipalTypeArg>,
-
-    /// Print the API writes that would be made, and make none.
-    #[arg(long)]
-    pub(crate) dry_run: bool,
 }
 
 /// `create-account`.
@@ -590,10 +614,6 @@ pub(crate) struct CreateAccountArgs {
     /// Group to add the invitee to (a group id; repeatable).
     #[arg(long = "group", value_name = "GROUP_ID")]
     pub(crate) groups: Vec<String>,
-
-    /// Print the API writes that would be made, and make none.
-    #[arg(long)]
-    pub(crate) dry_run: bool,
 }
 
 /// `delete-resource`.
@@ -606,10 +626,6 @@ pub(crate) struct DeleteResourceArgs {
     /// Resource id: a user id, or an invitee's email.
     #[arg(long, value_name = "ID")]
     pub(crate) resource: String,
-
-    /// Print the API writes that would be made, and make none.
-    #[arg(long)]
-    pub(crate) dry_run: bool,
 }
 
 /// `apply`.
@@ -622,10 +638,6 @@ pub(crate) struct ApplyArgs {
     /// Batches run at once [default: the engine's default].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) concurrency: Option<u16>,
-
-    /// Print the API writes that would be made, and make none.
-    #[arg(long)]
-    pub(crate) dry_run: bool,
 }
 
 /// `--region`.

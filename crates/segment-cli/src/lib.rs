@@ -118,11 +118,17 @@ fn select(cli: &Cli) -> Result<Selected, String> {
                 .to_owned(),
         );
     }
+    // Dry run: one flag, global (before or after the subcommand) and BATON_DRY_RUN.
+    let dry_run = cli.global.dry_run;
     if let Some(action) = provision::from_baton_flags(&cli.baton).map_err(|e| format!("{e:#}"))? {
-        return Ok(Selected::Provision(action, cli.baton.dry_run));
+        return Ok(Selected::Provision(action, dry_run));
     }
-    if cli.baton.dry_run && cli.command.is_none() {
-        return Err("--dry-run needs a provisioning command".to_owned());
+    if dry_run && matches!(cli.command, None | Some(Command::Sync(_))) {
+        return Err(
+            "--dry-run (BATON_DRY_RUN) needs a provisioning command; a sync writes nothing to \
+             Segment"
+                .to_owned(),
+        );
     }
     let selected = match &cli.command {
         None | Some(Command::Sync(_)) if demo_requested(cli) => {
@@ -145,7 +151,7 @@ fn select(cli: &Cli) -> Result<Selected, String> {
                 principal: a.principal.clone(),
                 principal_type: a.principal_type,
             },
-            a.dry_run,
+            dry_run,
         ),
         Some(Command::Revoke(a)) => {
             let action = match (&a.grant, &a.entitlement, &a.principal) {
@@ -159,7 +165,7 @@ fn select(cli: &Cli) -> Result<Selected, String> {
                 },
                 _ => return Err("revoke needs --grant, or --entitlement and --principal".into()),
             };
-            Selected::Provision(action, a.dry_run)
+            Selected::Provision(action, dry_run)
         }
         Some(Command::CreateAccount(a)) => {
             let mut entitlements = Vec::new();
@@ -172,7 +178,7 @@ fn select(cli: &Cli) -> Result<Selected, String> {
                     email: a.email.clone(),
                     entitlements,
                 },
-                a.dry_run,
+                dry_run,
             )
         }
         Some(Command::DeleteResource(a)) => Selected::Provision(
@@ -180,14 +186,14 @@ fn select(cli: &Cli) -> Result<Selected, String> {
                 resource_type: a.resource_type,
                 resource: a.resource.clone(),
             },
-            a.dry_run,
+            dry_run,
         ),
         Some(Command::Apply(a)) => Selected::Provision(
             Action::Apply {
                 plan: a.plan.clone(),
                 concurrency: a.concurrency,
             },
-            a.dry_run,
+            dry_run,
         ),
         Some(Command::Capabilities) => Selected::Capabilities,
     };

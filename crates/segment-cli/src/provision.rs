@@ -1,6 +1,7 @@
 //! The provisioning commands (`grant`, `revoke`, `create-account`, `delete-resource`,
-//! `apply`) and the standard baton flags that map onto them. Ids are resolved through the c1z
-//! given by `--file` when it exists (grant ids, principal types, user emails), else parsed.
+//! `apply`) and the standard baton flags that map onto them. Grant ids and principal types are
+//! resolved through the c1z given by `--file` when it exists, else parsed or looked up in
+//! Segment (see `Provisioner::resolve_principal`); principal types are never guessed.
 
 use std::path::Path;
 use std::str::FromStr as _;
@@ -8,7 +9,6 @@ use std::str::FromStr as _;
 use anyhow::{Context as _, anyhow, bail};
 use baton_c1z::{C1zReader, ReaderOptions};
 use baton_model::ids::{EntitlementId, GrantId, ResourceRef, ResourceTypeId};
-use baton_model::pb;
 use segment_connector::scheme::{self, PrincipalType};
 use segment_provision::{
     AccountRequest, Outcome, Plan, PrincipalDirectory, ProvisionError, ProvisionOptions,
@@ -106,41 +106,16 @@ impl Catalog {
         }
     }
 
-    /// User emails of the latest sync (empty without a file).
+    /// The principals of the latest sync (none without a file).
     fn directory(&self) -> Option<PrincipalDirectory> {
         let reader = self.reader.as_ref()?;
         match PrincipalDirectory::from_c1z(reader, None) {
             Ok(d) => Some(d),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read user emails from the c1z file");
+                tracing::warn!(error = %e, "cannot read the principals of the c1z file");
                 None
             }
         }
-    }
-
-    /// The types among user/group/invite that have a resource with this id in the latest sync.
-    fn principal_types_of(&self, id: &str) -> Vec<PrincipalType> {
-        let Some(reader) = &self.reader else {
-            return Vec::new();
-        };
-        let Ok(view) = reader.latest() else {
-            return Vec::new();
-        };
-        [
-            PrincipalType::User,
-            PrincipalType::Group,
-            PrincipalType::Invite,
-        ]
-        .into_iter()
-        .filter(|t| {
-            let rid = pb::ResourceId {
-                resource_type: t.as_str().to_owned(),
-                resource: id.to_owned(),
-                ..pb::ResourceId::default()
-            };
-            matches!(view.get_resource(&rid), Ok(Some(_)))
-        })
-        .collect()
     }
 
     /// The grant with this id in the latest sync: (entitlement id, principal).
@@ -154,31 +129,33 @@ impl Catalog {
     }
 }
 
-/// The principal of `id`: `--principal-type` when given; `<type>:<id>` when the id has a known
-/// type prefix; else the one type the c1z knows it under; else `invite` for an email and
-/// `user` otherwise.
-fn resolve_principal(
-    catalog: &Catalog,
+/// The principal of `id` when its type is stated: `--principal-type`, else a `<type>:<id>`
+/// prefix of a known type. `None` when the type has to be looked up.
+fn stated_principal(
     id: &str,
     explicit: Option<PrincipalTypeArg>,
-) -> anyhow::Result<ResourceRef> {
-    let (ptype, pid) = if let Some(t) = explicit {
-        (t.to_scheme(), id)
-    } else if let Some((prefix, rest)) = id.split_once(':')
-        && let Ok(t) = PrincipalType::from_str(prefix)
-    {
-        (t, rest)
-    } else {
-        let known = catalog.principal_types_of(id);
-        let inferred = match known.as_slice() {
-            [only] => *only,
-            _ if id.contains('@') => PrincipalType::Invite,
-            _ => PrincipalType::User,
-        };
-        tracing::debug!(principal = id, principal_type = %inferred, "principal type inferred");
-        (inferred, id)
-    };
-    resource_ref(ptype.as_str(), pid)
+) -> Option<anyhow::Result<ResourceRef>> {
+    if let Some(t) = explicit {
+        return Some(resource_ref(t.to_scheme().as_str(), id));
+    }
+    let (prefix, rest) = id.split_once(':')?;
+    let t = PrincipalType::from_str(prefix).ok()?;
+    Some(resource_ref(t.as_str(), rest))
+}
+
+/// The principal of `id` and whether its type was stated (see [`stated_principal`]); else
+/// looked up, never guessed: the c1z, an email address (invite), a Segment user, a group.
+async fn resolve_principal(
+    provisioner: &Provisioner,
+    id: &str,
+    explicit: Option<PrincipalTypeArg>,
+) -> anyhow::Result<(ResourceRef, bool)> {
+    if let Some(stated) = stated_principal(id, explicit) {
+        return stated.map(|r| (r, true));
+    }
+    let found = provisioner.resolve_principal(id).await?;
+    tracing::debug!(principal = id, principal_type = %found.resource_type(), "principal type looked up");
+    Ok((found, false))
 }
 
 /// `<rt>:<id>` checked.
@@ -196,7 +173,10 @@ fn parse_entitlement(id: &str) -> anyhow::Result<EntitlementId> {
 pub(crate) async fn run(global: &GlobalArgs, action: Action, dry_run: bool) -> anyhow::Result<u8> {
     let target = Target::from_flags(global)?;
     let session = connect::session(global, &target, None)?;
-    let catalog = Catalog::open(&global.file, global.c1z_temp_dir.as_deref());
+    let catalog = Catalog::open(
+        &global.file_or(crate::cli::DEFAULT_FILE),
+        global.c1z_temp_dir.as_deref(),
+    );
     let mut options = ProvisionOptions::default().with_dry_run(dry_run);
     if let Action::Apply {
         concurrency: Some(n),
@@ -218,8 +198,9 @@ pub(crate) async fn run(global: &GlobalArgs, action: Action, dry_run: bool) -> a
             principal_type,
         } => {
             let entitlement = parse_entitlement(&entitlement)?;
-            let principal = resolve_principal(&catalog, &principal, principal_type)?;
             drop(catalog);
+            let (principal, _) =
+                resolve_principal(&provisioner, &principal, principal_type).await?;
             provisioner.grant(&entitlement, &principal).await
         }
         Action::Revoke {
@@ -228,9 +209,16 @@ pub(crate) async fn run(global: &GlobalArgs, action: Action, dry_run: bool) -> a
             principal_type,
         } => {
             let entitlement = parse_entitlement(&entitlement)?;
-            let principal = resolve_principal(&catalog, &principal, principal_type)?;
             drop(catalog);
-            provisioner.revoke_from(&entitlement, &principal).await
+            let (principal, stated) =
+                resolve_principal(&provisioner, &principal, principal_type).await?;
+            if stated {
+                provisioner.revoke_from(&entitlement, &principal).await
+            } else {
+                provisioner
+                    .revoke_from_inferred(&entitlement, &principal)
+                    .await
+            }
         }
         Action::RevokeGrant { grant } => {
             let (entitlement, principal) = match catalog.grant(&grant) {
@@ -478,20 +466,24 @@ mod tests {
     use super::*;
     use crate::cli::BatonProvisioningArgs;
 
-    fn no_catalog() -> Catalog {
-        Catalog { reader: None }
-    }
-
     #[test]
-    fn principal_types_are_inferred_without_a_c1z() {
-        let c = no_catalog();
-        let r = |id: &str, t| resolve_principal(&c, id, t).unwrap().to_string();
-        assert_eq!(r("u1", None), "user:u1");
-        assert_eq!(r("a@b.example", None), "invite:a@b.example");
-        assert_eq!(r("group:g1", None), "group:g1");
-        assert_eq!(r("invite:a@b.example", None), "invite:a@b.example");
-        assert_eq!(r("g1", Some(PrincipalTypeArg::Group)), "group:g1");
-        assert!(resolve_principal(&c, "", None).is_err());
+    fn principal_types_are_stated_or_looked_up() {
+        let r = |id: &str, t| {
+            stated_principal(id, t).map(|r| r.map(|r| r.to_string()).map_err(|e| e.to_string()))
+        };
+        assert_eq!(r("u1", None), None, "looked up, never guessed");
+        assert_eq!(r("a@b.example", None), None);
+        assert_eq!(r("group:g1", None), Some(Ok("group:g1".into())));
+        assert_eq!(
+            r("invite:a@b.example", None),
+            Some(Ok("invite:a@b.example".into()))
+        );
+        assert_eq!(
+            r("g1", Some(PrincipalTypeArg::Group)),
+            Some(Ok("group:g1".into()))
+        );
+        assert_eq!(r("weird:x", None), None);
+        assert!(matches!(r("", Some(PrincipalTypeArg::User)), Some(Err(_))));
     }
 
     #[test]

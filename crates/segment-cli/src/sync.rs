@@ -72,7 +72,13 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
         options = options.with_temp_dir(dir.clone());
     }
 
-    let path = absolute(&global.file);
+    // A demo never writes into a real sync's file unless told to.
+    let default_file = if demo.is_some() {
+        crate::cli::DEMO_FILE
+    } else {
+        crate::cli::DEFAULT_FILE
+    };
+    let path = absolute(&global.file_or(default_file));
     tracing::info!(file = %path.display(), base_url = %target.base_url, "sync started");
     let bar = ProgressReporter::start(&session, &progress);
     let result = segment_connector::sync(&session, &path, &options).await;
@@ -99,12 +105,18 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
         }
         OutputFormat::Text => {
             if let Some(demo) = &demo {
+                let own_file = if global.file.is_none() {
+                    " (the demo's own file; -f/--file chooses another)"
+                } else {
+                    ""
+                };
                 output::out(&format!(
                     "Demo: synced the generated workspace {:?} (segment-mock, seed {}, served \
-                     in-process at {} for this run only).",
+                     in-process at {} for this run only) into {}{own_file}.",
                     demo.workspace_name,
                     demo.spec.seed,
-                    demo.server.base_url()
+                    demo.server.base_url(),
+                    report.path.display()
                 ));
             }
             output::out(&summary_text(&report));
@@ -132,7 +144,9 @@ fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
 
-/// The summary as JSON (`--output json`).
+/// The summary as JSON (`--output json`). `summed_wait_ms` is the time requests spent waiting
+/// (client-side pacing, server rate limits, retry back-off) summed over all requests; waits
+/// of concurrent requests add up, so it can exceed `elapsed_ms` (the wall-clock time).
 pub(crate) fn summary_json(report: &SyncReport) -> serde_json::Value {
     json!({
         "sync_id": report.sync_id,
@@ -150,7 +164,8 @@ pub(crate) fn summary_json(report: &SyncReport) -> serde_json::Value {
         "min_requests": report.min_requests,
         "retries": report.retries,
         "rate_limited": report.rate_limited,
-        "waited_ms": u64::try_from(report.waited.as_millis()).unwrap_or(u64::MAX),
+        // Summed over requests (concurrent waits add up): it can exceed `elapsed_ms`.
+        "summed_wait_ms": u64::try_from(report.waited.as_millis()).unwrap_or(u64::MAX),
         "elapsed_ms": u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
         "skipped": report.skipped.iter().map(|s| json!({
             "resource_type": s.resource_type,
@@ -204,7 +219,7 @@ pub(crate) fn summary_text(report: &SyncReport) -> String {
     lines.push(format!("  entitlements  {:>7}", report.entitlements));
     lines.push(format!("  grants        {:>7}", report.grants));
     lines.push(format!(
-        "  requests      {:>7}  (minimum {}, retries {}, rate limited {}, waited {})",
+        "  requests      {:>7}  (minimum {}, retries {}, rate limited {}, summed wait across requests {})",
         report.requests,
         report.min_requests,
         report.retries,

@@ -227,6 +227,8 @@ async fn run(
         }),
     })?;
 
+    check_same_workspace(path, &workspace.id, options.temp_dir.as_deref()).await?;
+
     let mut writer_options = WriterOptions::default().with_keep_syncs(options.keep_syncs);
     if let Some(dir) = &options.temp_dir {
         writer_options = writer_options.with_temp_dir(dir.clone());
@@ -315,6 +317,51 @@ async fn run(
         vanished: report.vanished,
         invalid_objects: report.invalid_objects,
     })
+}
+
+/// Before appending to an existing c1z: its latest sync must be of the workspace being
+/// synced (its `workspace` resource). A file that does not open as a c1z, or has no sync or no
+/// workspace resource, is left to the writer.
+async fn check_same_workspace(
+    path: &Path,
+    workspace_id: &str,
+    temp_dir: Option<&Path>,
+) -> Result<(), SyncError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let file = path.to_path_buf();
+    let temp_dir = temp_dir.map(Path::to_path_buf);
+    let found = tokio::task::spawn_blocking(move || -> Option<Vec<String>> {
+        let mut options = baton_c1z::ReaderOptions::default();
+        if let Some(dir) = temp_dir {
+            options = options.with_temp_dir(dir);
+        }
+        let reader = baton_c1z::C1zReader::open(&file, options).ok()?;
+        let view = reader.latest().ok()?;
+        let filter = baton_c1z::ResourceFilter {
+            resource_type_id: Some(WORKSPACE.to_owned()),
+            ..baton_c1z::ResourceFilter::default()
+        };
+        Some(
+            view.resources(&filter)
+                .filter_map(Result::ok)
+                .filter_map(|r| r.id.map(|id| id.resource))
+                .collect(),
+        )
+    })
+    .await
+    .map_err(|e| SyncError::Internal(format!("checking the existing c1z file failed: {e}")))?;
+    match found {
+        Some(ids) if !ids.is_empty() && !ids.iter().any(|id| id == workspace_id) => {
+            Err(SyncError::WorkspaceMismatch {
+                path: path.to_path_buf(),
+                file_workspace: ids.join(", "),
+                workspace: workspace_id.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn validate(options: &SyncOptions) -> Result<(), SyncError> {

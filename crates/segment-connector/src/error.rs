@@ -61,6 +61,20 @@ pub enum SyncError {
     /// The session failed outside an API call (e.g. its configuration).
     #[error("Segment session error: {0}")]
     Session(#[source] segment_cache::Error),
+    /// The existing c1z file holds a sync of another workspace: appending would mix two
+    /// workspaces in one file. Nothing was written; the file is untouched.
+    #[error(
+        "{} holds workspace {file_workspace}; refusing to append workspace {workspace}; use another --file",
+        path.display()
+    )]
+    WorkspaceMismatch {
+        /// The c1z file.
+        path: std::path::PathBuf,
+        /// The workspace id of the file's latest sync.
+        file_workspace: String,
+        /// The workspace being synced.
+        workspace: String,
+    },
     /// Reading the existing c1z or writing the new one failed.
     #[error("could not write the c1z file: {0}")]
     Write(#[from] baton_c1z::C1zError),

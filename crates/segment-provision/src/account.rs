@@ -1,7 +1,7 @@
 //! Accounts: creating them (invitations, with their roles and then their group memberships)
 //! and deleting users and invitations.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use baton_model::ids::{EntitlementId, ResourceRef, ResourceTypeId};
 use futures::{StreamExt, TryStreamExt};
@@ -9,7 +9,7 @@ use segment_api::{InviteInput, InvitePermissionInput, PermissionResource, Resour
 use segment_connector::scheme::{self, SegmentEntitlement};
 use serde_json::json;
 
-use crate::engine::{MemberOp, OpResults, Run};
+use crate::engine::{OpResults, Run};
 use crate::outcome::{PlannedWrite, indexed_query};
 use crate::{Outcome, OutcomeKind, ProvisionError};
 
@@ -25,8 +25,15 @@ use crate::{Outcome, OutcomeKind, ProvisionError};
 ///   member); they are also ensured when the address already has a pending invitation;
 /// * `workspace:<ws>:member`: implied by the invitation, ignored.
 ///
-/// When the address is already invited or a member, the roles are **not** applied (Segment
-/// cannot read or amend an invitation's roles; grant them to the user once accepted).
+/// When the address already belongs to a workspace member, every requested role and group is
+/// granted to that `user:<id>` instead (through the normal grant path; see
+/// [`Outcome::applied`](crate::Outcome::applied)). When it already has a pending invitation,
+/// its groups are ensured, but roles cannot be applied (Segment can neither read nor amend an
+/// invitation's permissions): they are listed in
+/// [`Outcome::roles_not_applied`](crate::Outcome::roles_not_applied) and the note, and the
+/// outcome is not a no-op ([`Outcome::is_noop`](crate::Outcome::is_noop)), rather than a
+/// plain "already invited" that silently dropped them. (It is no error: the invitation may
+/// well carry them already, e.g. when re-running a plan that created it.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRequest {
     /// The address to invite.
@@ -58,7 +65,28 @@ struct Prepared {
     index: usize,
     email: String,
     permissions: Vec<InvitePermissionInput>,
+    /// The role entitlements (role memberships and scoped roles) requested, in order.
+    roles: Vec<EntitlementId>,
     groups: Vec<String>,
+}
+
+/// A grant to run after an account operation (its group memberships, or, for an existing
+/// member, everything requested), reported inside the account's outcome.
+#[derive(Debug, Clone)]
+pub(crate) struct FollowUp {
+    /// The account operation's index.
+    pub(crate) index: usize,
+    pub(crate) entitlement: EntitlementId,
+    pub(crate) principal: ResourceRef,
+}
+
+/// What [`create_accounts`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Accounts {
+    pub(crate) results: OpResults,
+    pub(crate) follow: Vec<FollowUp>,
+    /// Per account index: requested roles a pending invitation could not take.
+    pub(crate) unapplied: BTreeMap<usize, Vec<EntitlementId>>,
 }
 
 pub(crate) fn invite_ref(email: &str) -> Result<ResourceRef, ProvisionError> {
@@ -110,6 +138,7 @@ async fn prepare(
 ) -> Result<Prepared, ProvisionError> {
     let email = check_email(&request.email)?;
     let mut permissions = Vec::new();
+    let mut roles: Vec<EntitlementId> = Vec::new();
     let mut groups: Vec<String> = Vec::new();
     for id in &request.entitlements {
         let entitlement =
@@ -126,6 +155,7 @@ async fn prepare(
             }
             SegmentEntitlement::RoleMember { role_id, labels } => {
                 run.inner.check_role_exists(id, role_id).await?;
+                roles.push(id.clone());
                 let workspace = run.inner.workspace().await?;
                 permissions.push(InvitePermissionInput {
                     role_id: role_id.clone(),
@@ -144,6 +174,7 @@ async fn prepare(
                 labels,
             } => {
                 let role = run.inner.resolve_slug(id, role_slug).await?;
+                roles.push(id.clone());
                 permissions.push(InvitePermissionInput {
                     role_id: role.id,
                     resources: vec![PermissionResource::new(
@@ -159,6 +190,7 @@ async fn prepare(
         index,
         email,
         permissions,
+        roles,
         groups,
     })
 }
@@ -179,34 +211,50 @@ fn invite_input(p: &Prepared) -> InviteInput {
     }
 }
 
-/// The group membership operations that follow an invitation.
-fn member_ops(p: &Prepared, listed_email: &str) -> Result<Vec<MemberOp>, ProvisionError> {
-    let principal = invite_ref(listed_email)?;
-    p.groups
-        .iter()
-        .map(|gid| {
-            let entitlement = SegmentEntitlement::GroupMember {
-                group_id: gid.clone(),
-            }
-            .entitlement_id()
-            .map_err(|e| ProvisionError::InvalidEntitlement {
-                entitlement: format!("group:{gid}:member"),
-                reason: e.to_string(),
-            })?;
-            Ok(MemberOp {
-                index: p.index,
-                entitlement,
-                principal: principal.clone(),
-                email: listed_email.to_owned(),
-                user_id: None,
-                add: true,
-            })
-        })
-        .collect()
+fn group_entitlement(gid: &str) -> Result<EntitlementId, ProvisionError> {
+    SegmentEntitlement::GroupMember {
+        group_id: gid.to_owned(),
+    }
+    .entitlement_id()
+    .map_err(|e| ProvisionError::InvalidEntitlement {
+        entitlement: format!("group:{gid}:member"),
+        reason: e.to_string(),
+    })
 }
 
-/// An account outcome plus the membership operations to run after it.
-type AccountResult = (usize, Result<Outcome, ProvisionError>, Vec<MemberOp>);
+/// The grants that follow an account outcome: the groups of a new or pending invitation (to
+/// `invite:<listed email>`), or every requested role and group of an existing member (to
+/// `user:<id>`).
+fn follow_ups(
+    p: &Prepared,
+    kind: OutcomeKind,
+    resource: &ResourceRef,
+) -> Result<Vec<FollowUp>, ProvisionError> {
+    let follow = |entitlement: EntitlementId| FollowUp {
+        index: p.index,
+        entitlement,
+        principal: resource.clone(),
+    };
+    let groups = p.groups.iter().map(|g| group_entitlement(g).map(follow));
+    match kind {
+        OutcomeKind::Invited | OutcomeKind::AlreadyInvited => groups.collect(),
+        OutcomeKind::AlreadyAMember => p
+            .roles
+            .iter()
+            .map(|r| Ok(follow(r.clone())))
+            .chain(groups)
+            .collect(),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// An account outcome, the grants to run after it, and the requested roles it cannot take.
+type AccountResult = (
+    usize,
+    Result<Outcome, ProvisionError>,
+    Vec<FollowUp>,
+    Vec<EntitlementId>,
+);
 
 fn account_outcome(
     p: &Prepared,
@@ -215,21 +263,22 @@ fn account_outcome(
     resource: ResourceRef,
     writes: Vec<PlannedWrite>,
 ) -> AccountResult {
-    let listed = resource.resource().to_owned();
+    let follow = follow_ups(p, kind, &resource);
     let outcome = Outcome {
         resource: Some(resource),
         email: Some(p.email.clone()),
         writes,
         ..Outcome::new(kind, dry_run)
     };
-    let follow = if matches!(kind, OutcomeKind::Invited | OutcomeKind::AlreadyInvited) {
-        member_ops(p, &listed)
+    // A pending invitation's roles can be neither read nor amended.
+    let unapplied = if kind == OutcomeKind::AlreadyInvited {
+        p.roles.clone()
     } else {
-        Ok(Vec::new())
+        Vec::new()
     };
     match follow {
-        Ok(ops) => (p.index, Ok(outcome), ops),
-        Err(e) => (p.index, Err(e), Vec::new()),
+        Ok(ops) => (p.index, Ok(outcome), ops, unapplied),
+        Err(e) => (p.index, Err(e), Vec::new(), Vec::new()),
     }
 }
 
@@ -288,16 +337,17 @@ async fn create_one(run: &Run<'_>, p: &Prepared) -> AccountResult {
                 .unwrap_or_else(|| p.email.clone());
             match invite_ref(&listed) {
                 Ok(r) => account_outcome(p, OutcomeKind::Invited, false, r, vec![write]),
-                Err(e) => (p.index, Err(e), Vec::new()),
+                Err(e) => (p.index, Err(e), Vec::new(), Vec::new()),
             }
         }
         Err(segment_api::Error::AlreadyExists { .. }) => match classify_duplicate(run, p).await {
             Ok((kind, resource)) => account_outcome(p, kind, false, resource, Vec::new()),
-            Err(e) => (p.index, Err(e), Vec::new()),
+            Err(e) => (p.index, Err(e), Vec::new(), Vec::new()),
         },
         Err(e) => (
             p.index,
             Err(ProvisionError::api(format!("inviting {:?}", p.email), e)),
+            Vec::new(),
             Vec::new(),
         ),
     }
@@ -309,9 +359,10 @@ async fn create_one(run: &Run<'_>, p: &Prepared) -> AccountResult {
 pub(crate) async fn create_accounts(
     run: &Run<'_>,
     requests: Vec<(usize, AccountRequest)>,
-) -> (OpResults, Vec<MemberOp>) {
+) -> Accounts {
     let mut results: OpResults = Vec::new();
-    let mut follow: Vec<MemberOp> = Vec::new();
+    let mut follow: Vec<FollowUp> = Vec::new();
+    let mut unapplied: BTreeMap<usize, Vec<EntitlementId>> = BTreeMap::new();
     let mut prepared: Vec<Prepared> = Vec::new();
     for (index, request) in &requests {
         match prepare(run, *index, request).await {
@@ -320,16 +371,27 @@ pub(crate) async fn create_accounts(
         }
     }
     if prepared.is_empty() {
-        return (results, follow);
+        return Accounts {
+            results,
+            follow,
+            unapplied,
+        };
     }
-    let mut push = |(index, result, ops): AccountResult, results: &mut OpResults| {
+    let mut push = |(index, result, ops, roles): AccountResult, results: &mut OpResults| {
         results.push((index, result));
         follow.extend(ops);
+        if !roles.is_empty() {
+            unapplied.insert(index, roles);
+        }
     };
     if prepared.len() == 1 && !run.dry_run() {
         let r = create_one(run, &prepared[0]).await;
         push(r, &mut results);
-        return (results, follow);
+        return Accounts {
+            results,
+            follow,
+            unapplied,
+        };
     }
 
     let lookup = async {
@@ -351,7 +413,11 @@ pub(crate) async fn create_accounts(
             for p in &prepared {
                 results.push((p.index, Err(error.clone())));
             }
-            return (results, follow);
+            return Accounts {
+                results,
+                follow,
+                unapplied,
+            };
         }
     };
     let invites: HashMap<String, String> =
@@ -403,7 +469,7 @@ pub(crate) async fn create_accounts(
                             r,
                             vec![write.clone()],
                         ),
-                        Err(e) => (p.index, Err(e), Vec::new()),
+                        Err(e) => (p.index, Err(e), Vec::new(), Vec::new()),
                     };
                     push(r, &mut results);
                 }
@@ -433,7 +499,11 @@ pub(crate) async fn create_accounts(
             }
         }
     }
-    (results, follow)
+    Accounts {
+        results,
+        follow,
+        unapplied,
+    }
 }
 
 // ---- deletes ---------------------------------------------------------------------------------

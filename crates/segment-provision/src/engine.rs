@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use baton_model::ids::{EntitlementId, ResourceRef};
 use futures::TryStreamExt;
 use segment_api::{Client, MinimalUser, Permission, PermissionInput};
-use segment_connector::scheme;
+use segment_connector::scheme::{self, PermissionKey, SegmentEntitlement};
 use serde_json::json;
 
 use crate::outcome::{PlannedWrite, encode, indexed_query};
@@ -26,6 +26,8 @@ pub(crate) struct Run<'a> {
     writes: Mutex<Vec<PlannedWrite>>,
     /// User id -> email, filled by lookups during this run.
     pub(crate) emails: Mutex<HashMap<String, String>>,
+    /// Set once the session's role list was listed afresh during this run.
+    roles_refreshed: tokio::sync::OnceCell<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -38,7 +40,25 @@ impl<'a> Run<'a> {
             inner,
             writes: Mutex::new(Vec::new()),
             emails: Mutex::new(HashMap::new()),
+            roles_refreshed: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Forgets the session's cached role list and lists the roles again, once per run
+    /// (concurrent callers share the one listing).
+    pub(crate) async fn refresh_roles(&self) -> Result<(), ProvisionError> {
+        self.roles_refreshed
+            .get_or_try_init(|| async {
+                self.inner.session.invalidate_roles();
+                self.inner
+                    .session
+                    .roles()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| ProvisionError::session("listing roles again", e))
+            })
+            .await
+            .map(|_| ())
     }
 
     pub(crate) fn client(&self) -> &Client {
@@ -156,6 +176,122 @@ pub(crate) struct PermOp {
     pub(crate) entitlement: EntitlementId,
     pub(crate) principal: ResourceRef,
     pub(crate) change: PermChange,
+    /// The role slug of a scoped entitlement (the role id of `change` was resolved from it,
+    /// possibly through the session's cached role list).
+    pub(crate) slug: Option<String>,
+    /// Whether the principal's type was stated by the caller (see `Op::Revoke`).
+    pub(crate) stated: bool,
+}
+
+fn key_of(change: &PermChange) -> &PermissionKey {
+    match change {
+        PermChange::Add { key, .. } | PermChange::Remove { key } => key,
+    }
+}
+
+/// Before a scoped revoke can be "already revoked" on a slug resolved from a possibly stale
+/// role list: lists the roles again (once per run) and resolves every slug of the batch
+/// afresh, updating the role ids of the changes. Per-operation errors of the re-resolution.
+async fn refresh_slugs(
+    run: &Run<'_>,
+    current: &[Permission],
+    ops: &[PermOp],
+) -> (Vec<PermOp>, HashMap<usize, ProvisionError>) {
+    let mut ops = ops.to_vec();
+    let mut errors = HashMap::new();
+    let suspect = ops.iter().any(|op| {
+        op.slug.is_some()
+            && matches!(&op.change, PermChange::Remove { key } if !perms::holds(current, key))
+    });
+    if !suspect {
+        return (ops, errors);
+    }
+    if let Err(e) = run.refresh_roles().await {
+        for op in ops.iter().filter(|op| op.slug.is_some()) {
+            errors.insert(op.index, e.clone());
+        }
+        return (ops, errors);
+    }
+    let workspace = match run.inner.workspace().await {
+        Ok(ws) => ws,
+        Err(e) => {
+            for op in ops.iter().filter(|op| op.slug.is_some()) {
+                errors.insert(op.index, e.clone());
+            }
+            return (ops, errors);
+        }
+    };
+    for op in &mut ops {
+        let Some(slug) = &op.slug else {
+            continue;
+        };
+        let refreshed = async {
+            let role = run.inner.resolve_slug(&op.entitlement, slug).await?;
+            if role.id == key_of(&op.change).role_id {
+                return Ok(None);
+            }
+            let entitlement = SegmentEntitlement::parse(&op.entitlement).map_err(|e| {
+                ProvisionError::InvalidEntitlement {
+                    entitlement: op.entitlement.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+            let grant = matches!(op.change, PermChange::Add { .. });
+            tracing::info!(entitlement = %op.entitlement, slug = %slug, role_id = %role.id, "the cached role list was stale; using the role the slug resolves to now");
+            Inner::perm_change(
+                &op.entitlement,
+                &entitlement,
+                &role.id,
+                &workspace.id,
+                grant,
+            )
+            .map(Some)
+        };
+        match refreshed.await {
+            Ok(Some(change)) => op.change = change,
+            Ok(None) => {}
+            Err(e) => {
+                errors.insert(op.index, e);
+            }
+        }
+    }
+    (ops, errors)
+}
+
+/// Fail closed: a scoped revoke found nothing to remove, yet the principal holds, on that
+/// resource, another role whose name has the same slug: that role's `(id, name)`.
+fn role_mismatch<'p>(current: &'p [Permission], op: &PermOp) -> Option<&'p Permission> {
+    let slug = op.slug.as_deref()?;
+    let PermChange::Remove { key } = &op.change else {
+        return None;
+    };
+    current.iter().find(|p| {
+        p.role_id != key.role_id
+            && scheme::role_slug(&p.role_name, &p.role_id) == slug
+            && p.resources
+                .iter()
+                .any(|r| r.kind == key.kind && r.id == key.resource_id)
+    })
+}
+
+/// The [`ProvisionError::RoleMismatch`] of `op`, whose principal holds `held`.
+async fn mismatch_error(run: &Run<'_>, op: &PermOp, held: &Permission) -> ProvisionError {
+    let key = key_of(&op.change);
+    let resolved_name = match run.inner.session.roles().await {
+        Ok(roles) => roles
+            .iter()
+            .find(|r| r.id == key.role_id)
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    ProvisionError::RoleMismatch {
+        entitlement: op.entitlement.to_string(),
+        slug: op.slug.clone().unwrap_or_default(),
+        principal: op.principal.to_string(),
+        resolved: Box::new((key.role_id.clone(), resolved_name)),
+        found: Box::new((held.role_id.clone(), held.role_name.clone())),
+    }
 }
 
 /// What [`converge`] did.
@@ -174,16 +310,17 @@ pub(crate) async fn run_perm_batch(run: &Run<'_>, subject: &Subject, ops: &[Perm
     let current = match subject.read(run.client()).await {
         Ok(perms) => perms,
         Err(e) if is_not_found(&e) => {
-            // A principal that does not exist holds nothing: revokes are done, grants fail.
+            // A principal that does not exist holds nothing: revokes are done when the caller
+            // stated its type (an inferred type may be the wrong one: fail closed), grants fail.
             let note = format!("{who} does not exist in Segment");
             return ops
                 .iter()
                 .map(|op| match op.change {
-                    PermChange::Remove { .. } => (
+                    PermChange::Remove { .. } if op.stated => (
                         op.index,
                         Ok(gone(run, &op.entitlement, &op.principal, &note)),
                     ),
-                    PermChange::Add { .. } => (
+                    _ => (
                         op.index,
                         Err(ProvisionError::PrincipalNotFound {
                             principal: who.clone(),
@@ -201,12 +338,35 @@ pub(crate) async fn run_perm_batch(run: &Run<'_>, subject: &Subject, ops: &[Perm
         }
     };
 
+    let (refreshed, mut failed) = refresh_slugs(run, &current, ops).await;
+    if !failed.is_empty() {
+        // Operations whose role cannot be resolved any more fail alone; the others run.
+        let rest: Vec<PermOp> = refreshed
+            .iter()
+            .filter(|op| !failed.contains_key(&op.index))
+            .cloned()
+            .collect();
+        let mut results: OpResults = refreshed
+            .iter()
+            .filter_map(|op| failed.remove(&op.index).map(|e| (op.index, Err(e))))
+            .collect();
+        if !rest.is_empty() {
+            results.extend(Box::pin(run_perm_batch(run, subject, &rest)).await);
+        }
+        return results;
+    }
+    let ops = refreshed.as_slice();
+
     let dry_run = run.dry_run();
     let mut model = current.clone();
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(ops.len());
     let mut effective: Vec<&PermChange> = Vec::new();
-    for op in ops {
+    let mut mismatched: Vec<(usize, &Permission)> = Vec::new();
+    for (position, op) in ops.iter().enumerate() {
         let changed = perms::apply(&mut model, &op.change);
+        if !changed && let Some(held) = role_mismatch(&current, op) {
+            mismatched.push((position, held));
+        }
         let kind = match (&op.change, changed) {
             (PermChange::Add { .. }, true) => OutcomeKind::Granted,
             (PermChange::Add { .. }, false) => OutcomeKind::AlreadyGranted,
@@ -223,28 +383,42 @@ pub(crate) async fn run_perm_batch(run: &Run<'_>, subject: &Subject, ops: &[Perm
             &op.principal,
         ));
     }
+    let mut mismatches: HashMap<usize, ProvisionError> = HashMap::new();
+    for (position, held) in mismatched {
+        mismatches.insert(position, mismatch_error(run, &ops[position], held).await);
+    }
+    let outcomes: Vec<Result<Outcome, ProvisionError>> = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(position, outcome)| match mismatches.remove(&position) {
+            Some(error) => Err(error),
+            None => Ok(outcome),
+        })
+        .collect();
     if effective.is_empty() {
-        return ops
-            .iter()
-            .map(|op| op.index)
-            .zip(outcomes.into_iter().map(Ok))
-            .collect();
+        return ops.iter().map(|op| op.index).zip(outcomes).collect();
     }
 
     match converge(run, subject, current, &effective).await {
         Ok(done) => ops
             .iter()
             .zip(outcomes)
-            .map(|(op, mut outcome)| {
-                if !outcome.is_noop() {
-                    outcome.writes.clone_from(&done.writes);
-                    outcome.conflict_retries = done.retries;
-                }
-                (op.index, Ok(outcome))
+            .map(|(op, outcome)| {
+                let outcome = outcome.map(|mut outcome| {
+                    if !outcome.is_noop() {
+                        outcome.writes.clone_from(&done.writes);
+                        outcome.conflict_retries = done.retries;
+                    }
+                    outcome
+                });
+                (op.index, outcome)
             })
             .collect(),
         Err(error) => {
-            let changed = outcomes.iter().filter(|o| !o.is_noop()).count();
+            let changed = outcomes
+                .iter()
+                .filter(|o| o.as_ref().is_ok_and(|o| !o.is_noop()))
+                .count();
             let rejected = matches!(
                 error.api_error(),
                 Some(segment_api::Error::Validation { .. } | segment_api::Error::NotFound { .. })
@@ -263,12 +437,10 @@ pub(crate) async fn run_perm_batch(run: &Run<'_>, subject: &Subject, ops: &[Perm
             }
             ops.iter()
                 .zip(outcomes)
-                .map(|(op, outcome)| {
-                    if outcome.is_noop() {
-                        (op.index, Ok(outcome))
-                    } else {
-                        (op.index, Err(error.clone()))
-                    }
+                .map(|(op, outcome)| match outcome {
+                    Ok(outcome) if outcome.is_noop() => (op.index, Ok(outcome)),
+                    Ok(_) => (op.index, Err(error.clone())),
+                    Err(e) => (op.index, Err(e)),
                 })
                 .collect()
         }
@@ -463,70 +635,90 @@ pub(crate) async fn run_member_batch(run: &Run<'_>, group_id: &str, ops: &[Membe
         }
     };
 
-    // Present addresses (lowercase) -> the address as Segment lists it.
+    // Membership is decided by user id for users (a member listed with that id) and by
+    // address (case-insensitively) for invites. Keys: `u:<user id>` for members, `e:<lowercase
+    // address>` for pending invitees; present key -> the address as Segment lists it.
     let mut initial: BTreeMap<String, String> = BTreeMap::new();
-    for email in members.iter().map(|m| &m.email).chain(&invitees) {
-        if !email.is_empty() {
-            initial.insert(email.to_lowercase(), email.clone());
+    let mut key_of_address: HashMap<String, String> = HashMap::new();
+    for member in &members {
+        let key = format!("u:{}", member.id);
+        if !member.email.is_empty() {
+            key_of_address.insert(member.email.to_lowercase(), key.clone());
         }
+        initial.insert(key, member.email.clone());
     }
-    let by_id: HashMap<&str, &str> = members
-        .iter()
-        .map(|m| (m.id.as_str(), m.email.as_str()))
-        .collect();
-    // The lowercase address an operation is about (a user matched by id uses its listed email).
-    let address = |op: &MemberOp| -> String {
-        op.user_id
-            .as_deref()
-            .and_then(|id| by_id.get(id))
-            .filter(|e| !e.is_empty())
-            .map_or_else(|| op.email.to_lowercase(), |e| e.to_lowercase())
+    for email in &invitees {
+        let lc = email.to_lowercase();
+        if email.is_empty() || key_of_address.contains_key(&lc) {
+            continue;
+        }
+        let key = format!("e:{lc}");
+        key_of_address.insert(lc, key.clone());
+        initial.insert(key, email.clone());
+    }
+    // The key an operation is about. A user's email (read fresh from Segment) only matters
+    // for writing.
+    let key_of = |op: &MemberOp| -> String {
+        match &op.user_id {
+            Some(id) => format!("u:{id}"),
+            None => {
+                let lc = op.email.to_lowercase();
+                key_of_address
+                    .get(&lc)
+                    .cloned()
+                    .unwrap_or_else(|| format!("e:{lc}"))
+            }
+        }
     };
 
     let dry_run = run.dry_run();
     let mut present: HashSet<String> = initial.keys().cloned().collect();
     let mut outcomes = Vec::with_capacity(ops.len());
+    // Key -> the address to write for it (the operation's, for keys not listed by Segment
+    // or listed without an address).
     let mut spelled: HashMap<String, String> = HashMap::new();
     for op in ops {
-        let addr = address(op);
+        let key = key_of(op);
+        spelled
+            .entry(key.clone())
+            .or_insert_with(|| op.email.clone());
         let kind = if op.add {
-            if present.insert(addr.clone()) {
-                spelled
-                    .entry(addr.clone())
-                    .or_insert_with(|| op.email.clone());
+            if present.insert(key.clone()) {
                 OutcomeKind::Granted
             } else {
                 OutcomeKind::AlreadyGranted
             }
-        } else if present.remove(&addr) {
+        } else if present.remove(&key) {
             OutcomeKind::Revoked
         } else {
             OutcomeKind::AlreadyRevoked
         };
         outcomes.push((
-            addr,
+            key,
             Outcome::for_grant(kind, dry_run, &op.entitlement, &op.principal),
         ));
     }
+    let address = |key: &str, listed: Option<&String>| -> String {
+        listed
+            .filter(|e| !e.is_empty())
+            .or_else(|| spelled.get(key))
+            .cloned()
+            .unwrap_or_default()
+    };
     let to_remove: Vec<(String, String)> = initial
         .iter()
-        .filter(|(lc, _)| !present.contains(*lc))
-        .map(|(lc, listed)| (lc.clone(), listed.clone()))
+        .filter(|(key, _)| !present.contains(*key))
+        .map(|(key, listed)| (key.clone(), address(key, Some(listed))))
         .collect();
     let to_add: Vec<(String, String)> = present
         .iter()
-        .filter(|lc| !initial.contains_key(*lc))
-        .map(|lc| {
-            (
-                lc.clone(),
-                spelled.get(lc).cloned().unwrap_or_else(|| lc.clone()),
-            )
-        })
+        .filter(|key| !initial.contains_key(*key))
+        .map(|key| (key.clone(), address(key, None)))
         .collect::<BTreeMap<_, _>>()
         .into_iter()
         .collect();
 
-    // Write results per lowercase address.
+    // Write results per key.
     let mut written: HashMap<String, Result<PlannedWrite, ProvisionError>> = HashMap::new();
     for chunk in to_remove.chunks(run.max_batch()) {
         let emails: Vec<&str> = chunk.iter().map(|(_, e)| e.as_str()).collect();
@@ -545,24 +737,30 @@ pub(crate) async fn run_member_batch(run: &Run<'_>, group_id: &str, ops: &[Membe
             run.record(&write);
             write
         });
-        for (lc, _) in chunk {
-            written.insert(lc.clone(), result.clone());
+        for (key, _) in chunk {
+            written.insert(key.clone(), result.clone());
         }
     }
     for chunk in to_add.chunks(run.max_batch()) {
         let emails: Vec<&str> = chunk.iter().map(|(_, e)| e.as_str()).collect();
+        let by_address: HashMap<String, &str> = chunk
+            .iter()
+            .map(|(key, e)| (e.to_lowercase(), key.as_str()))
+            .collect();
         for (lc, result) in add_members(run, group_id, &emails).await {
-            written.insert(lc, result);
+            if let Some(key) = by_address.get(&lc) {
+                written.insert((*key).to_owned(), result);
+            }
         }
     }
 
     ops.iter()
         .zip(outcomes)
-        .map(|(op, (addr, mut outcome))| {
+        .map(|(op, (key, mut outcome))| {
             if outcome.is_noop() {
                 return (op.index, Ok(outcome));
             }
-            match written.get(&addr) {
+            match written.get(&key) {
                 // Granted and revoked again within the batch: nothing to write.
                 None => (op.index, Ok(outcome)),
                 Some(Ok(write)) => {

@@ -111,6 +111,38 @@ pub enum ProvisionError {
         /// The principal (`user:<id>`, `group:<id>`, `invite:<email>`).
         principal: String,
     },
+    /// The type of a principal given without one could not be found out: no Segment user or
+    /// group has this id, and it is not an email address (an invite).
+    #[error(
+        "unknown principal {id:?}: no Segment user or group has this id and it is not an email \
+         address (an invitation); nothing was changed; pass --principal-type (user, group or \
+         invite) or a `<type>:<id>` principal"
+    )]
+    UnknownPrincipal {
+        /// The id as given.
+        id: String,
+    },
+    /// The role slug of a scoped entitlement resolves to one role, but the principal holds
+    /// another role with the same slug on that resource: the role list and the principal
+    /// disagree (a renamed or re-created role). Fail closed: nothing was written.
+    #[error(
+        "{entitlement}: the slug {slug:?} resolves to role {:?} ({}), but {principal} holds role \
+         {:?} ({}) with the same slug on that resource; the role list and the principal \
+         disagree; nothing was changed (retry later, or revoke by role id)",
+        resolved.1, resolved.0, found.1, found.0
+    )]
+    RoleMismatch {
+        /// The entitlement id.
+        entitlement: String,
+        /// The slug looked up.
+        slug: String,
+        /// The principal (`user:<id>` or `group:<id>`).
+        principal: String,
+        /// `(role id, role name)` the slug resolved to.
+        resolved: Box<(String, String)>,
+        /// `(role id, role name)` the principal holds on the resource.
+        found: Box<(String, String)>,
+    },
     /// The group does not exist.
     #[error("group {group_id:?} does not exist in the Segment workspace")]
     GroupNotFound {
@@ -175,6 +207,24 @@ pub enum ProvisionError {
         invite: String,
         /// The groups not joined.
         groups: Vec<String>,
+        /// The first failure.
+        #[source]
+        source: Box<ProvisionError>,
+    },
+    /// The address belongs to an existing member; applying the request's entitlements to that
+    /// user failed for some of them.
+    #[error(
+        "{email:?} is already a workspace member ({account}), but granting {} to it failed; \
+         grant them to {account} to finish: {source}",
+        entitlements.join(", ")
+    )]
+    AccountEntitlementsFailed {
+        /// The email.
+        email: String,
+        /// The member (`user:<id>`).
+        account: String,
+        /// The entitlements that failed.
+        entitlements: Vec<String>,
         /// The first failure.
         #[source]
         source: Box<ProvisionError>,
@@ -258,7 +308,8 @@ impl ProvisionError {
             Self::Api { source, .. }
             | Self::VerifyFailed { source, .. }
             | Self::AccountLookupFailed { source, .. } => Some(source),
-            Self::AccountGroupsFailed { source, .. } => source.api_error(),
+            Self::AccountGroupsFailed { source, .. }
+            | Self::AccountEntitlementsFailed { source, .. } => source.api_error(),
             _ => None,
         }
     }
@@ -269,6 +320,7 @@ impl ProvisionError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api { source, .. } => source.is_retryable(),
+            Self::AccountEntitlementsFailed { source, .. } => source.is_retryable(),
             Self::VerifyFailed { .. }
             | Self::AccountLookupInconclusive { .. }
             | Self::AccountLookupFailed { .. }
@@ -291,12 +343,15 @@ impl ProvisionError {
             Self::AmbiguousRole { .. } => "ambiguous_role",
             Self::UnknownRole { .. } => "unknown_role",
             Self::PrincipalNotFound { .. } => "principal_not_found",
+            Self::UnknownPrincipal { .. } => "unknown_principal",
+            Self::RoleMismatch { .. } => "role_mismatch",
             Self::GroupNotFound { .. } => "group_not_found",
             Self::ConflictRetriesExhausted { .. } => "conflict_retries_exhausted",
             Self::VerifyFailed { .. } => "verify_failed",
             Self::AccountLookupInconclusive { .. } => "account_lookup_inconclusive",
             Self::AccountLookupFailed { .. } => "account_lookup_failed",
             Self::AccountGroupsFailed { .. } => "account_groups_failed",
+            Self::AccountEntitlementsFailed { .. } => "account_entitlements_failed",
             Self::InvalidEmail { .. } => "invalid_email",
             Self::UnsupportedDelete { .. } => "unsupported_delete",
             Self::InvalidPlan { .. } => "invalid_plan",

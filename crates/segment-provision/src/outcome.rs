@@ -150,9 +150,21 @@ pub struct Outcome {
     /// How many times the change was re-applied because someone else changed the principal
     /// between the write and its verification.
     pub conflict_retries: u32,
-    /// Extra information (e.g. how group memberships of a new invitation were added).
+    /// Extra information, also shown by `Display`: why nothing was done (e.g. "user:u1 does
+    /// not exist in Segment"), or what an account operation applied after the invitation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The entitlements an account operation applied besides the invitation, one outcome each:
+    /// the group memberships of a new or pending invitation, or the requested roles and groups
+    /// granted to an existing member (`already_a_member`). Empty for other operations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<Outcome>,
+    /// Roles an account request asked for that were not applied: the address already has a
+    /// pending invitation, whose permissions Segment can neither read nor amend (they are in
+    /// place only if that invitation already carried them). Also said in the note; an outcome
+    /// with such roles is never a no-op. Empty for other operations.
+    #[serde(serialize_with = "display_vec", skip_serializing_if = "Vec::is_empty")]
+    pub roles_not_applied: Vec<EntitlementId>,
 }
 
 fn display_opt<T: fmt::Display, S: Serializer>(
@@ -163,6 +175,13 @@ fn display_opt<T: fmt::Display, S: Serializer>(
         Some(v) => serializer.collect_str(v),
         None => serializer.serialize_none(),
     }
+}
+
+fn display_vec<T: fmt::Display, S: Serializer>(
+    values: &[T],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(values.iter().map(ToString::to_string))
 }
 
 impl Outcome {
@@ -178,6 +197,8 @@ impl Outcome {
             dry_run,
             conflict_retries: 0,
             note: None,
+            applied: Vec::new(),
+            roles_not_applied: Vec::new(),
         }
     }
 
@@ -195,9 +216,16 @@ impl Outcome {
         }
     }
 
-    /// Whether the operation changed (or, in a dry run, would change) nothing.
+    /// Whether the operation changed (or, in a dry run, would change) nothing and left
+    /// nothing requested undone: its kind is a no-op kind (`already_*`), it made (planned) no
+    /// write and [`roles_not_applied`](Self::roles_not_applied) is empty. E.g. an
+    /// `already_a_member` account whose requested roles were granted to the member is not a
+    /// no-op, nor is an `already_invited` one whose requested roles could not be applied.
     pub fn is_noop(&self) -> bool {
         self.kind.is_noop()
+            && self.writes.is_empty()
+            && self.roles_not_applied.is_empty()
+            && self.applied.iter().all(Outcome::is_noop)
     }
 }
 
@@ -233,7 +261,9 @@ impl<T: fmt::Display> fmt::Display for Opt<'_, T> {
 
 impl fmt::Display for Outcome {
     /// One line, e.g. `granted role:r1:member to user:u1 (1 write)` or
-    /// `user:u1 already has role:r1:member; nothing to do`.
+    /// `user:u1 already has role:r1:member; nothing to do`, followed by `; <note>` when there
+    /// is a note (e.g. `user:u1 does not have role:r1:member; nothing to do; user:u1 does not
+    /// exist in Segment`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ent = Opt(&self.entitlement);
         let principal = Opt(&self.principal);
@@ -259,11 +289,11 @@ impl fmt::Display for Outcome {
             OutcomeKind::Invited => write!(f, "invited {email} ({resource})")?,
             OutcomeKind::AlreadyInvited => write!(
                 f,
-                "{email} already has a pending invitation ({resource}); nothing {would}sent"
+                "{email} already has a pending invitation ({resource}); no invitation {would}sent"
             )?,
             OutcomeKind::AlreadyAMember => write!(
                 f,
-                "{email} is already a workspace member ({resource}); nothing {would}sent"
+                "{email} is already a workspace member ({resource}); no invitation {would}sent"
             )?,
             OutcomeKind::Removed if self.dry_run => write!(f, "would delete {resource}")?,
             OutcomeKind::Removed => write!(f, "deleted {resource}")?,
@@ -281,6 +311,9 @@ impl fmt::Display for Outcome {
                 " [re-applied {} time(s) after concurrent changes]",
                 self.conflict_retries
             )?;
+        }
+        if let Some(note) = &self.note {
+            write!(f, "; {note}")?;
         }
         Ok(())
     }

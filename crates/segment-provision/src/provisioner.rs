@@ -52,6 +52,10 @@ pub(crate) enum Op {
     Revoke {
         entitlement: EntitlementId,
         principal: ResourceRef,
+        /// Whether the caller stated the principal's type (a `ResourceRef`, a grant id, a
+        /// `<type>:<id>` principal) rather than having it inferred: only then does a principal
+        /// that does not exist count as "already revoked".
+        stated: bool,
     },
     CreateAccount(AccountRequest),
     Delete(ResourceRef),
@@ -67,6 +71,25 @@ fn queue_key(resource_type: &str, id: &str) -> String {
 }
 
 impl Op {
+    /// The plan name of the operation.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Grant { .. } => "grant",
+            Self::Revoke { .. } => "revoke",
+            Self::CreateAccount(_) => "create_account",
+            Self::Delete(_) => "delete",
+        }
+    }
+
+    /// When the operation runs within a run: accounts, then grants and revokes, then deletes.
+    fn phase(&self) -> u8 {
+        match self {
+            Self::CreateAccount(_) => 0,
+            Self::Grant { .. } | Self::Revoke { .. } => 1,
+            Self::Delete(_) => 2,
+        }
+    }
+
     fn queue_key(&self) -> String {
         match self {
             Self::Grant { principal, .. }
@@ -79,24 +102,30 @@ impl Op {
     }
 }
 
-/// A grant or revoke with what it resolved to.
-type Resolved = (
-    usize,
-    EntitlementId,
-    ResourceRef,
-    bool,
-    Result<Target, ProvisionError>,
-);
+/// A grant or revoke to run (from the plan, or following an account operation).
+#[derive(Debug, Clone)]
+struct Change {
+    index: usize,
+    entitlement: EntitlementId,
+    principal: ResourceRef,
+    grant: bool,
+    stated: bool,
+}
 
-/// The result of one group membership that followed an invitation, with its group.
-type GroupResult = (String, Result<Outcome, ProvisionError>);
+/// The result of one entitlement applied after an account operation, with the entitlement.
+type FollowResult = (EntitlementId, Result<Outcome, ProvisionError>);
 
 /// A resolved grant or revoke.
 #[derive(Debug)]
 enum Target {
     /// A revoke from a principal that does not exist: nothing to do.
     Gone(String),
-    Perm(Subject, PermChange),
+    Perm {
+        subject: Subject,
+        change: PermChange,
+        /// The role slug of a scoped entitlement (its role id was resolved from it).
+        slug: Option<String>,
+    },
     Member {
         group_id: String,
         email: String,
@@ -125,9 +154,11 @@ impl Provisioner {
         }
     }
 
-    /// The same provisioner, looking up user emails in `directory` (e.g.
-    /// [`PrincipalDirectory::from_c1z`]) before asking Segment (`GET /users/{id}`). Call it
-    /// before cloning: the result has its own queues.
+    /// The same provisioner, finding the types of principals given without one in
+    /// `directory` (e.g. [`PrincipalDirectory::from_c1z`]) before asking Segment; see
+    /// [`resolve_principal`](Self::resolve_principal). The result shares the per-principal
+    /// queues (and the cached workspace) of `self` and of its clones, so operations on one
+    /// principal stay serialized across all of them.
     #[must_use]
     pub fn with_directory(self, directory: PrincipalDirectory) -> Self {
         let inner = &self.inner;
@@ -136,9 +167,69 @@ impl Provisioner {
                 session: inner.session.clone(),
                 options: inner.options.clone(),
                 directory: Some(Arc::new(directory)),
-                workspace: OnceCell::new(),
-                turns: Arc::new(Turns::default()),
+                workspace: inner.workspace.clone(),
+                turns: Arc::clone(&inner.turns),
             }),
+        }
+    }
+
+    /// The principal (`user:<id>`, `group:<id>` or `invite:<email>`) of an id given without a
+    /// type. Never guesses:
+    /// 1. the one type the [directory](Self::with_directory) knows the id under, if any;
+    /// 2. an email address (contains `@`): `invite`;
+    /// 3. `GET /users/{id}`: `user`; on 404 `GET /groups/{id}`: `group`;
+    /// 4. neither: [`ProvisionError::UnknownPrincipal`].
+    ///
+    /// The type found is inferred, not stated: revoke with
+    /// [`revoke_from_inferred`](Self::revoke_from_inferred).
+    pub async fn resolve_principal(&self, id: &str) -> Result<ResourceRef, ProvisionError> {
+        let make = |t: PrincipalType| -> Result<ResourceRef, ProvisionError> {
+            ResourceTypeId::new(t.as_str())
+                .and_then(|rt| ResourceRef::new(rt, id))
+                .map_err(|e| ProvisionError::InvalidPrincipal {
+                    principal: id.to_owned(),
+                    reason: e.to_string(),
+                })
+        };
+        if id.is_empty() {
+            return Err(ProvisionError::InvalidPrincipal {
+                principal: String::new(),
+                reason: "it is empty".to_owned(),
+            });
+        }
+        if let Some(directory) = &self.inner.directory
+            && let [only] = directory.principal_types(id).as_slice()
+        {
+            tracing::debug!(principal = id, principal_type = %only, "principal type from the c1z file");
+            return make(*only);
+        }
+        if id.contains('@') {
+            tracing::debug!(
+                principal = id,
+                "principal type inferred: an email address is an invite"
+            );
+            return make(PrincipalType::Invite);
+        }
+        let client = self.inner.session.client();
+        match client.get_user(id).await {
+            Ok(_) => return make(PrincipalType::User),
+            Err(segment_api::Error::NotFound { .. }) => {}
+            Err(e) => {
+                return Err(ProvisionError::api(
+                    format!("looking up the principal {id:?} as a user"),
+                    e,
+                ));
+            }
+        }
+        match client.get_user_group(id).await {
+            Ok(_) => make(PrincipalType::Group),
+            Err(segment_api::Error::NotFound { .. }) => {
+                Err(ProvisionError::UnknownPrincipal { id: id.to_owned() })
+            }
+            Err(e) => Err(ProvisionError::api(
+                format!("looking up the principal {id:?} as a group"),
+                e,
+            )),
         }
     }
 
@@ -193,6 +284,7 @@ impl Provisioner {
             self.single(Op::Revoke {
                 entitlement,
                 principal,
+                stated: true,
             })
         });
         async move {
@@ -213,8 +305,17 @@ impl Provisioner {
     ///   `PUT .../permissions` (labels and unknown resource types included), then read back;
     ///   when someone else changed the principal meanwhile, re-applied on the fresh state (at
     ///   most `max_conflict_retries` times). Entry absent: `AlreadyRevoked`, no write. A slug
-    ///   that does not resolve to exactly one role is an error, never `AlreadyRevoked`.
+    ///   that does not resolve to exactly one role is an error, never `AlreadyRevoked`; before
+    ///   answering `AlreadyRevoked` for a slug resolved from the session's cached role list,
+    ///   the roles are listed again (once per run) and the slug resolved afresh, and a
+    ///   principal holding another role with the same slug on that resource is an error
+    ///   ([`ProvisionError::RoleMismatch`]).
     /// * `workspace:<ws>:member`: refused; delete the user or invitation instead.
+    ///
+    /// `principal`'s type counts as **stated** by the caller: when no such user or group
+    /// exists (404), it holds nothing and the outcome is `AlreadyRevoked` (with a note saying
+    /// it does not exist). For a type that was inferred, use
+    /// [`revoke_from_inferred`](Self::revoke_from_inferred).
     pub fn revoke_from(
         &self,
         entitlement: &EntitlementId,
@@ -223,6 +324,24 @@ impl Provisioner {
         self.single(Op::Revoke {
             entitlement: entitlement.clone(),
             principal: principal.clone(),
+            stated: true,
+        })
+    }
+
+    /// [`revoke_from`](Self::revoke_from) for a principal whose type was inferred (e.g. by
+    /// [`resolve_principal`](Self::resolve_principal)) rather than stated by the caller: when
+    /// no such principal exists (404), the id may stand for another type that does hold the
+    /// entitlement, so this is [`ProvisionError::PrincipalNotFound`], never
+    /// `AlreadyRevoked` (fail closed).
+    pub fn revoke_from_inferred(
+        &self,
+        entitlement: &EntitlementId,
+        principal: &ResourceRef,
+    ) -> impl Future<Output = Result<Outcome, ProvisionError>> + Send + 'static {
+        self.single(Op::Revoke {
+            entitlement: entitlement.clone(),
+            principal: principal.clone(),
+            stated: false,
         })
     }
 
@@ -232,6 +351,15 @@ impl Provisioner {
     /// the pending invitation, or [`AlreadyAMember`](crate::OutcomeKind::AlreadyAMember) with
     /// the `user:<id>` (found case-insensitively); when neither can be found, an error asking
     /// to retry. In a dry run the lookup is done first and nothing is sent.
+    ///
+    /// The requested entitlements are never dropped silently:
+    /// * new invitation: roles inside it, then its groups; pending invitation: its groups are
+    ///   ensured, and requested roles (which Segment can neither read from nor add to an
+    ///   invitation) are listed in [`Outcome::roles_not_applied`] and the note, and make the
+    ///   outcome not a no-op;
+    /// * existing member: every requested role and group is granted to the `user:<id>` through
+    ///   the normal grant path. The outcome lists them in [`Outcome::applied`] and its note;
+    ///   it is a no-op ([`Outcome::is_noop`]) only when the member already had them all.
     pub fn create_account(
         &self,
         request: &AccountRequest,
@@ -250,7 +378,11 @@ impl Provisioner {
     }
 
     /// Runs a bulk plan with the fewest writes (see [`Plan`]) and reports every operation.
-    /// Never fails as a whole: each operation has its outcome or its error.
+    /// Never fails as a whole: each operation has its outcome or its error. Operations on one
+    /// principal (or address) whose plan order the run cannot keep (it creates accounts first,
+    /// then grants and revokes, then deletes) fail up front with
+    /// [`ProvisionError::InvalidPlan`], e.g. a `delete` of `invite:<e>` before a
+    /// `create_account` of `<e>`; nothing is done for them.
     pub fn apply(&self, plan: &Plan) -> impl Future<Output = ApplyReport> + Send + 'static {
         let operations = plan.operations.clone();
         let parsed: Vec<(usize, Result<Op, ProvisionError>)> = operations
@@ -374,11 +506,13 @@ impl PlanOperation {
                     Ok(Op::Revoke {
                         entitlement: id.entitlement().clone(),
                         principal: resource(Some(id.principal_type().as_str()), id.principal_id())?,
+                        stated: true,
                     })
                 }
                 (None, Some(e), Some(principal)) => Ok(Op::Revoke {
                     entitlement: entitlement(e)?,
                     principal: resource(principal_type.as_deref(), principal)?,
+                    stated: true,
                 }),
                 _ => Err(ProvisionError::InvalidPlan {
                     reason:
@@ -482,11 +616,9 @@ impl Inner {
         })
     }
 
-    /// The email of a user principal: the directory, this run's lookups, else `GET /users/{id}`.
+    /// The email of a user principal, read fresh: this run's lookups, else `GET /users/{id}`.
+    /// Never from a c1z directory (it may be outdated; the email is written).
     async fn user_email(&self, run: &Run<'_>, user_id: &str) -> Result<String, ProvisionError> {
-        if let Some(email) = self.directory.as_ref().and_then(|d| d.email(user_id)) {
-            return Ok(email.to_owned());
-        }
         if let Some(email) = run
             .emails
             .lock()
@@ -514,13 +646,57 @@ impl Inner {
         }
     }
 
-    /// What a grant (`grant == true`) or revoke of `id` to/from `principal` changes.
+    /// The permission change of granting (`grant == true`) or revoking the permission
+    /// entitlement `entitlement` (`id`) with its role resolved to `role_id`.
+    pub(crate) fn perm_change(
+        id: &EntitlementId,
+        entitlement: &SegmentEntitlement,
+        role_id: &str,
+        workspace_id: &str,
+        grant: bool,
+    ) -> Result<PermChange, ProvisionError> {
+        let key = entitlement
+            .permission_key(role_id, workspace_id)
+            .ok_or_else(|| ProvisionError::InvalidEntitlement {
+                entitlement: id.to_string(),
+                reason: "not a permission entitlement".to_owned(),
+            })?;
+        if !grant {
+            return Ok(PermChange::Remove { key });
+        }
+        let input = match entitlement {
+            // Label scoping sits on the WORKSPACE resource.
+            SegmentEntitlement::RoleMember { labels, .. } => PermissionInput::new(
+                role_id.to_owned(),
+                vec![PermissionResource {
+                    id: workspace_id.to_owned(),
+                    kind: ResourceKind::Workspace,
+                    labels: labels.to_labels(),
+                }],
+            ),
+            // Segment allows resource labels on WORKSPACE only: a labelled scoped
+            // entitlement carries them on the permission.
+            _ => PermissionInput {
+                role_id: role_id.to_owned(),
+                resources: vec![PermissionResource::new(
+                    key.resource_id.clone(),
+                    key.kind.clone(),
+                )],
+                labels: key.labels.to_labels(),
+            },
+        };
+        Ok(PermChange::Add { key, input })
+    }
+
+    /// What a grant (`grant == true`) or revoke of `id` to/from `principal` changes. A revoke
+    /// from a user that does not exist is [`Target::Gone`] only when its type was `stated`.
     async fn resolve(
         &self,
         run: &Run<'_>,
         id: &EntitlementId,
         principal: &ResourceRef,
         grant: bool,
+        stated: bool,
     ) -> Result<Target, ProvisionError> {
         let entitlement = SegmentEntitlement::parse(id).map_err(|e| invalid_entitlement(id, &e))?;
         let ptype: PrincipalType =
@@ -555,7 +731,7 @@ impl Inner {
                         email,
                         user_id: Some(pid.to_owned()),
                     }),
-                    Err(ProvisionError::PrincipalNotFound { principal }) if !grant => Ok(
+                    Err(ProvisionError::PrincipalNotFound { principal }) if !grant && stated => Ok(
                         Target::Gone(format!("{principal} does not exist in Segment")),
                     ),
                     Err(e) => Err(e),
@@ -578,67 +754,46 @@ impl Inner {
                         });
                     }
                 };
-                let role_id = match &entitlement {
-                    SegmentEntitlement::Scoped { role_slug, .. } => {
-                        self.resolve_slug(id, role_slug).await?.id
-                    }
+                let (role_id, slug) = match &entitlement {
+                    SegmentEntitlement::Scoped { role_slug, .. } => (
+                        self.resolve_slug(id, role_slug).await?.id,
+                        Some(role_slug.clone()),
+                    ),
                     SegmentEntitlement::RoleMember { role_id, .. } => {
                         if grant {
                             self.check_role_exists(id, role_id).await?;
                         }
-                        role_id.clone()
+                        (role_id.clone(), None)
                     }
-                    _ => String::new(),
+                    _ => (String::new(), None),
                 };
                 let workspace = self.workspace().await?;
-                let key = entitlement
-                    .permission_key(&role_id, &workspace.id)
-                    .ok_or_else(|| ProvisionError::InvalidEntitlement {
-                        entitlement: id.to_string(),
-                        reason: "not a permission entitlement".to_owned(),
-                    })?;
-                let change = if grant {
-                    let input = match &entitlement {
-                        // Label scoping sits on the WORKSPACE resource.
-                        SegmentEntitlement::RoleMember { labels, .. } => PermissionInput::new(
-                            role_id.clone(),
-                            vec![PermissionResource {
-                                id: workspace.id.clone(),
-                                kind: ResourceKind::Workspace,
-                                labels: labels.to_labels(),
-                            }],
-                        ),
-                        // Segment allows resource labels on WORKSPACE only: a labelled scoped
-                        // entitlement carries them on the permission.
-                        _ => PermissionInput {
-                            role_id: role_id.clone(),
-                            resources: vec![PermissionResource::new(
-                                key.resource_id.clone(),
-                                key.kind.clone(),
-                            )],
-                            labels: key.labels.to_labels(),
-                        },
-                    };
-                    PermChange::Add { key, input }
-                } else {
-                    PermChange::Remove { key }
-                };
-                Ok(Target::Perm(subject, change))
+                let change = Self::perm_change(id, &entitlement, &role_id, &workspace.id, grant)?;
+                Ok(Target::Perm {
+                    subject,
+                    change,
+                    slug,
+                })
             }
         }
     }
 
     /// Runs operations: accounts first, then grants and revokes (batched per principal and per
-    /// group), then deletes. Returns each operation's result and every write made.
+    /// group, in submission order within each), then deletes. Returns each operation's result
+    /// and every write made.
     pub(crate) async fn run(
         &self,
         ops: Vec<(usize, Result<Op, ProvisionError>)>,
     ) -> (OpResults, Vec<crate::PlannedWrite>) {
         let run = Run::new(self);
+        let ops = reject_reordered(ops);
         let mut results: OpResults = Vec::new();
         let mut accounts = Vec::new();
-        let mut changes = Vec::new();
+        let mut changes: Vec<Change> = Vec::new();
         let mut deletes = Vec::new();
+        // Follow-ups of account operations get indices above every operation's, mapped back
+        // to (account index, entitlement); within a batch they sort at their account's place.
+        let mut next_follow = ops.iter().map(|(i, _)| *i + 1).max().unwrap_or(0);
         for (index, op) in ops {
             match op {
                 Err(e) => results.push((index, Err(e))),
@@ -646,11 +801,24 @@ impl Inner {
                 Ok(Op::Grant {
                     entitlement,
                     principal,
-                }) => changes.push((index, entitlement, principal, true)),
+                }) => changes.push(Change {
+                    index,
+                    entitlement,
+                    principal,
+                    grant: true,
+                    stated: true,
+                }),
                 Ok(Op::Revoke {
                     entitlement,
                     principal,
-                }) => changes.push((index, entitlement, principal, false)),
+                    stated,
+                }) => changes.push(Change {
+                    index,
+                    entitlement,
+                    principal,
+                    grant: false,
+                    stated,
+                }),
                 Ok(Op::Delete(resource)) => deletes.push((index, resource)),
             }
         }
@@ -663,32 +831,64 @@ impl Inner {
         };
         report(&results);
 
-        // 1. Accounts (their group memberships join the membership batches below).
+        // 1. Accounts (the entitlements that follow them join the batches below).
         let mut account_results: BTreeMap<usize, Result<Outcome, ProvisionError>> = BTreeMap::new();
-        let mut follow: Vec<MemberOp> = Vec::new();
+        let mut unapplied: BTreeMap<usize, Vec<EntitlementId>> = BTreeMap::new();
+        let mut follow_of: HashMap<usize, (usize, EntitlementId)> = HashMap::new();
         if !accounts.is_empty() {
-            let (r, f) = account::create_accounts(&run, accounts).await;
-            account_results.extend(r);
-            follow = f;
+            let done = account::create_accounts(&run, accounts).await;
+            account_results.extend(done.results);
+            unapplied = done.unapplied;
+            for f in done.follow {
+                let index = next_follow;
+                next_follow += 1;
+                follow_of.insert(index, (f.index, f.entitlement.clone()));
+                changes.push(Change {
+                    index,
+                    entitlement: f.entitlement,
+                    principal: f.principal,
+                    grant: true,
+                    stated: true,
+                });
+            }
         }
+        let follow_of = &follow_of;
+        // Plan position of an index (a follow-up sits at its account's position).
+        let position = |index: usize| follow_of.get(&index).map_or(index, |(a, _)| *a);
 
         // 2. Grants and revokes.
         let concurrency = self.options.concurrency.max(1);
-        let resolved: Vec<Resolved> = futures::stream::iter(changes)
-            .map(|(index, entitlement, principal, grant)| {
-                let run = &run;
-                async move {
-                    let target = self.resolve(run, &entitlement, &principal, grant).await;
-                    (index, entitlement, principal, grant, target)
-                }
-            })
-            .buffered(concurrency)
-            .collect()
-            .await;
+        let resolved: Vec<(Change, Result<Target, ProvisionError>)> =
+            futures::stream::iter(changes)
+                .map(|change| {
+                    let run = &run;
+                    async move {
+                        let target = self
+                            .resolve(
+                                run,
+                                &change.entitlement,
+                                &change.principal,
+                                change.grant,
+                                change.stated,
+                            )
+                            .await;
+                        (change, target)
+                    }
+                })
+                .buffered(concurrency)
+                .collect()
+                .await;
         let mut perm_batches: BTreeMap<Subject, Vec<PermOp>> = BTreeMap::new();
         let mut member_batches: BTreeMap<String, Vec<MemberOp>> = BTreeMap::new();
         let mut change_results: OpResults = Vec::new();
-        for (index, entitlement, principal, grant, target) in resolved {
+        for (change, target) in resolved {
+            let Change {
+                index,
+                entitlement,
+                principal,
+                grant,
+                stated,
+            } = change;
             match target {
                 Err(e) => change_results.push((index, Err(e))),
                 Ok(Target::Gone(note)) => {
@@ -701,12 +901,18 @@ impl Inner {
                     outcome.note = Some(note);
                     change_results.push((index, Ok(outcome)));
                 }
-                Ok(Target::Perm(subject, change)) => {
+                Ok(Target::Perm {
+                    subject,
+                    change,
+                    slug,
+                }) => {
                     perm_batches.entry(subject).or_default().push(PermOp {
                         index,
                         entitlement,
                         principal,
                         change,
+                        slug,
+                        stated,
                     });
                 }
                 Ok(Target::Member {
@@ -723,13 +929,11 @@ impl Inner {
                 }),
             }
         }
-        let follow_indices: HashMap<usize, ()> = follow.iter().map(|op| (op.index, ())).collect();
-        for op in follow {
-            let group = op.entitlement.resource_id().to_owned();
-            member_batches.entry(group).or_default().push(op);
+        for batch in perm_batches.values_mut() {
+            batch.sort_by_key(|op| position(op.index));
         }
         for batch in member_batches.values_mut() {
-            batch.sort_by_key(|op| op.index);
+            batch.sort_by_key(|op| position(op.index));
         }
         enum Batch {
             Perm(Subject, Vec<PermOp>),
@@ -744,59 +948,73 @@ impl Inner {
                     .map(|(g, ops)| Batch::Member(g, ops)),
             )
             .collect();
-        let follow_indices = &follow_indices;
-        let batch_results: Vec<(Option<String>, OpResults)> = futures::stream::iter(batches)
+        let batch_results: Vec<OpResults> = futures::stream::iter(batches)
             .map(|batch| {
                 let run = &run;
                 async move {
-                    let (group, r) = match &batch {
+                    let r = match &batch {
                         Batch::Perm(subject, ops) => {
-                            (None, engine::run_perm_batch(run, subject, ops).await)
+                            engine::run_perm_batch(run, subject, ops).await
                         }
-                        Batch::Member(group, ops) => (
-                            Some(group.clone()),
-                            engine::run_member_batch(run, group, ops).await,
-                        ),
+                        Batch::Member(group, ops) => {
+                            engine::run_member_batch(run, group, ops).await
+                        }
                     };
                     // Progress of finished grant/revoke operations (not account follow-ups).
                     if let Some(progress) = &self.options.progress {
                         for (index, result) in &r {
-                            if !follow_indices.contains_key(index) {
+                            if !follow_of.contains_key(index) {
                                 progress.finish_op(result.is_ok());
                             }
                         }
                     }
-                    (group, r)
+                    r
                 }
             })
             .buffer_unordered(concurrency)
             .collect()
             .await;
-        report(&change_results);
-        results.extend(change_results);
-        let mut followed: BTreeMap<usize, Vec<GroupResult>> = BTreeMap::new();
-        for (group, batch) in batch_results {
-            for (index, result) in batch {
-                match &group {
-                    Some(group) if follow_indices.contains_key(&index) => {
-                        followed
-                            .entry(index)
-                            .or_default()
-                            .push((group.clone(), result));
-                    }
-                    _ => results.push((index, result)),
+        // Follow-up results by account, in the order of the account's request.
+        let mut followed: BTreeMap<usize, BTreeMap<usize, FollowResult>> = BTreeMap::new();
+        let mut own_change_results: OpResults = Vec::new();
+        for (index, result) in change_results {
+            match follow_of.get(&index) {
+                Some((account, entitlement)) => {
+                    followed
+                        .entry(*account)
+                        .or_default()
+                        .insert(index, (entitlement.clone(), result));
                 }
+                None => own_change_results.push((index, result)),
+            }
+        }
+        report(&own_change_results);
+        results.extend(own_change_results);
+        for (index, result) in batch_results.into_iter().flatten() {
+            match follow_of.get(&index) {
+                Some((account, entitlement)) => {
+                    followed
+                        .entry(*account)
+                        .or_default()
+                        .insert(index, (entitlement.clone(), result));
+                }
+                None => results.push((index, result)),
             }
         }
 
-        // Merge each account with its group memberships.
+        // Merge each account with the entitlements that followed it.
         for (index, account) in account_results {
-            let merged = match (account, followed.remove(&index)) {
-                (Ok(outcome), None) => Ok(outcome),
-                (Ok(mut outcome), Some(memberships)) => {
-                    merge_memberships(&mut outcome, memberships)
-                }
-                (Err(e), _) => Err(e),
+            let merged = match account {
+                Ok(outcome) => merge_follow_ups(
+                    outcome,
+                    followed
+                        .remove(&index)
+                        .unwrap_or_default()
+                        .into_values()
+                        .collect(),
+                    unapplied.remove(&index).unwrap_or_default(),
+                ),
+                Err(e) => Err(e),
             };
             if let Some(progress) = &self.options.progress {
                 progress.finish_op(merged.is_ok());
@@ -814,48 +1032,182 @@ impl Inner {
     }
 }
 
-/// Adds the group memberships that followed an invitation to its outcome (or turns the outcome
-/// into an error naming the groups that failed).
-fn merge_memberships(
-    outcome: &mut Outcome,
-    memberships: Vec<GroupResult>,
-) -> Result<Outcome, ProvisionError> {
-    let mut joined = Vec::new();
-    let mut failed = Vec::new();
-    let mut first_error = None;
-    for (group, m) in memberships {
-        match m {
-            Ok(m) => {
-                joined.push(group);
-                for w in m.writes {
-                    if !outcome.writes.contains(&w) {
-                        outcome.writes.push(w);
-                    }
-                }
-            }
-            Err(e) => {
-                failed.push(group);
-                first_error.get_or_insert(e);
-            }
+/// Fails, up front, every operation on a principal (or address) whose operations are not in
+/// run order (accounts, then grants and revokes, then deletes): running them would not keep
+/// the plan's order. The other operations are returned unchanged.
+fn reject_reordered(
+    ops: Vec<(usize, Result<Op, ProvisionError>)>,
+) -> Vec<(usize, Result<Op, ProvisionError>)> {
+    let mut by_key: BTreeMap<String, Vec<(usize, u8, &'static str)>> = BTreeMap::new();
+    for (index, op) in &ops {
+        if let Ok(op) = op {
+            by_key
+                .entry(op.queue_key())
+                .or_default()
+                .push((*index, op.phase(), op.name()));
         }
     }
-    if let Some(error) = first_error {
-        return Err(ProvisionError::AccountGroupsFailed {
-            email: outcome.email.clone().unwrap_or_default(),
-            invite: outcome
-                .resource
+    let mut conflicts: HashMap<String, String> = HashMap::new();
+    for (key, mut list) in by_key {
+        list.sort_by_key(|(index, _, _)| *index);
+        let ordered = list.windows(2).all(|w| w[0].1 <= w[1].1);
+        if ordered {
+            continue;
+        }
+        let names: Vec<String> = list
+            .iter()
+            .map(|(index, _, name)| format!("#{index} ({name})"))
+            .collect();
+        conflicts.insert(
+            key.clone(),
+            format!(
+                "operations {} all touch {key} in an order that one plan cannot keep (a plan \
+                 creates accounts first, then grants and revokes, then deletes); nothing was \
+                 done for them: put them in separate plans, in the order wanted",
+                names.join(", ")
+            ),
+        );
+    }
+    if conflicts.is_empty() {
+        return ops;
+    }
+    ops.into_iter()
+        .map(|(index, op)| {
+            let conflict = op
                 .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            groups: failed,
-            source: Box::new(error),
+                .ok()
+                .and_then(|op| conflicts.get(&op.queue_key()));
+            match conflict {
+                Some(reason) => (
+                    index,
+                    Err(ProvisionError::InvalidPlan {
+                        reason: reason.clone(),
+                    }),
+                ),
+                None => (index, op),
+            }
+        })
+        .collect()
+}
+
+/// Adds the entitlements that followed an account operation to its outcome (writes, the
+/// [`Outcome::applied`] list, a note) and the roles a pending invitation could not take
+/// (`unapplied`); or turns the outcome into an error naming the entitlements that failed.
+fn merge_follow_ups(
+    mut outcome: Outcome,
+    follow: Vec<FollowResult>,
+    unapplied: Vec<EntitlementId>,
+) -> Result<Outcome, ProvisionError> {
+    let member = outcome.kind == crate::OutcomeKind::AlreadyAMember;
+    let mut done: Vec<String> = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    let mut failed: Vec<(EntitlementId, ProvisionError)> = Vec::new();
+    for (entitlement, result) in follow {
+        match result {
+            Ok(applied) => {
+                for w in &applied.writes {
+                    if !outcome.writes.contains(w) {
+                        outcome.writes.push(w.clone());
+                    }
+                }
+                done.push(format!("{entitlement} ({})", applied.kind));
+                groups.push(entitlement.resource_id().to_owned());
+                outcome.applied.push(applied);
+            }
+            Err(e) => failed.push((entitlement, e)),
+        }
+    }
+    let account = outcome
+        .resource
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let email = outcome.email.clone().unwrap_or_default();
+    if let Some((_, first)) = failed.first() {
+        let source = Box::new(first.clone());
+        return Err(if member {
+            ProvisionError::AccountEntitlementsFailed {
+                email,
+                account,
+                entitlements: failed.iter().map(|(e, _)| e.to_string()).collect(),
+                source,
+            }
+        } else {
+            ProvisionError::AccountGroupsFailed {
+                email,
+                invite: account,
+                groups: failed
+                    .iter()
+                    .map(|(e, _)| e.resource_id().to_owned())
+                    .collect(),
+                source,
+            }
         });
     }
-    if !joined.is_empty() {
-        outcome.note = Some(format!(
-            "group membership(s) ensured after the invitation: {}",
-            joined.join(", ")
-        ));
+    let mut notes: Vec<String> = Vec::new();
+    if !done.is_empty() {
+        notes.push(match outcome.kind {
+            crate::OutcomeKind::AlreadyAMember => format!(
+                "requested entitlements applied to the existing member {account}: {}",
+                done.join(", ")
+            ),
+            crate::OutcomeKind::AlreadyInvited => format!(
+                "group membership(s) ensured for the pending invitation: {}",
+                groups.join(", ")
+            ),
+            _ => format!(
+                "group membership(s) ensured after the invitation: {}",
+                groups.join(", ")
+            ),
+        });
     }
-    Ok(outcome.clone())
+    if !unapplied.is_empty() {
+        let roles: Vec<String> = unapplied.iter().map(ToString::to_string).collect();
+        notes.push(format!(
+            "role(s) NOT applied: {} (Segment can neither read nor amend a pending \
+             invitation's roles; they are in place only if the invitation already carried \
+             them: grant them to the user once the invitation is accepted, or delete the \
+             invitation and create the account again)",
+            roles.join(", ")
+        ));
+        outcome.roles_not_applied = unapplied;
+    }
+    if !notes.is_empty() {
+        outcome.note = Some(notes.join("; "));
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use segment_api::{Client, Token};
+    use segment_cache::SessionConfig;
+
+    #[test]
+    fn with_directory_shares_the_queues_and_the_workspace() {
+        let builder = Client::builder(Token::new("t")).base_url("http://127.0.0.1:9");
+        let session = Session::from_builder(builder, SessionConfig::default()).unwrap();
+        let p1 = Provisioner::new(session, ProvisionOptions::default());
+        let p2 = p1.clone().with_directory(PrincipalDirectory::new());
+        assert!(Arc::ptr_eq(&p1.inner.turns, &p2.inner.turns));
+    }
+
+    #[test]
+    fn plans_out_of_run_order_on_one_principal_are_rejected() {
+        let invite: ResourceRef = "invite:E@x.example".parse().unwrap();
+        let ops = vec![
+            (0, Ok(Op::Delete(invite))),
+            (1, Ok(Op::CreateAccount(AccountRequest::new("e@x.example")))),
+            (2, Ok(Op::CreateAccount(AccountRequest::new("f@x.example")))),
+        ];
+        let out = reject_reordered(ops);
+        assert!(
+            matches!(&out[0].1, Err(ProvisionError::InvalidPlan { reason }) if reason.contains("#0 (delete), #1 (create_account)"))
+        );
+        assert!(matches!(&out[1].1, Err(ProvisionError::InvalidPlan { .. })));
+        assert!(out[2].1.is_ok());
+    }
 }

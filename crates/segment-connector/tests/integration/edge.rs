@@ -151,6 +151,89 @@ async fn unknown_scopes_unknown_roles_and_missing_resources() {
     assert_eq!(c.resources["user:u1"].display_name, "Zoë Ünïcode");
 }
 
+/// The same unknown scope types, served by segment-mock (which keeps them verbatim) next to
+/// known scopes on both a user and a group.
+#[tokio::test]
+async fn unknown_scope_types_through_the_mock() {
+    let ws: Workspace = serde_json::from_value(json!({
+        "id": "ws1", "name": "Acme", "slug": "acme",
+        "roles": [
+            {"id": "rO", "name": "Workspace Owner", "description": "Owns"},
+            {"id": "rS", "name": "Source Admin", "description": "Edits sources"},
+            {"id": "rW", "name": "Warehouse Admin", "description": "Edits warehouses"},
+            {"id": "rD", "name": "Destination Admin", "description": "Edits destinations"}
+        ],
+        "users": [
+            {"id": "u1", "name": "Ada Lovelace", "email": "ada@example.com", "permissions": [
+                {"roleId": "rO", "resources": [{"id": "ws1", "type": "WORKSPACE"}]},
+                {"roleId": "rD", "resources": [{"id": "dst123", "type": "DESTINATION"}]},
+                {"roleId": "rS", "resources": [
+                    {"id": "s1", "type": "SOURCE"}, {"id": "dst123", "type": "DESTINATION"}]}
+            ]},
+            {"id": "u2", "name": "Bob", "email": "bob@example.com", "permissions": []}
+        ],
+        "groups": [
+            {"id": "g1", "name": "Ops", "members": ["bob@example.com"], "permissions": [
+                {"roleId": "rD", "resources": [{"id": "tp9", "type": "TRACKING_PLAN"}]},
+                {"roleId": "rW", "resources": [{"id": "w1", "type": "WAREHOUSE"}]}
+            ]}
+        ],
+        "sources": [{"id": "s1", "slug": "web", "name": "Web"}],
+        "warehouses": [{"id": "w1", "settings": {"name": "Lake"}}]
+    }))
+    .unwrap();
+    ws.validate().unwrap();
+    let server = start(MockConfig::new(ws)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unknown-scopes.c1z");
+    let report = sync_mock(&server, &path, &SyncOptions::default()).await;
+
+    assert_eq!(report.skipped_permissions, 3);
+    assert_eq!(
+        report.unknown_scope_types,
+        [
+            ("DESTINATION".to_owned(), 2),
+            ("TRACKING_PLAN".to_owned(), 1)
+        ]
+        .into()
+    );
+    assert_eq!(report.unresolved_scopes, 0);
+    assert_eq!(report.synthesized_roles, 0);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.requests, report.min_requests);
+
+    let c = Contents::read(&path);
+    c.assert_integrity();
+    for id in [
+        "workspace:ws1:member:user:u1",
+        "workspace:ws1:member:user:u2",
+        "role:rO:member:user:u1",
+        "source:s1:source_admin:user:u1",
+        "group:g1:member:user:u2",
+        "warehouse:w1:warehouse_admin:group:g1",
+    ] {
+        assert!(c.grants.contains_key(id), "missing grant {id}");
+    }
+    let exp: baton_model::pb::GrantExpandable = baton_model::annotations::pick(
+        &c.grants["warehouse:w1:warehouse_admin:group:g1"].annotations,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(exp.entitlement_ids, ["group:g1:member"]);
+    // Nothing at all about the unknown-type resources, and no role-wide grant from them.
+    let ids = c
+        .resources
+        .keys()
+        .chain(c.entitlements.keys())
+        .chain(c.grants.keys());
+    for id in ids {
+        assert!(!id.contains("dst123") && !id.contains("tp9"), "{id}");
+    }
+    assert!(!c.grants.contains_key("role:rD:member:user:u1"));
+    assert!(!c.grants.contains_key("role:rD:member:group:g1"));
+    assert_eq!(c.grants.len() as u64, report.grants);
+}
+
 #[tokio::test]
 async fn unicode_names_through_the_mock() {
     let ws: Workspace = serde_json::from_value(json!({

@@ -3,6 +3,7 @@
 
 mod edge;
 mod mapping;
+mod review_fixes;
 mod scheme;
 mod support;
 mod sync;

@@ -1,6 +1,6 @@
 //! Shared helpers: mock servers and sessions, reading a whole c1z back, the referential
 //! integrity check, and a tiny canned-response HTTP server for payloads the mock cannot
-//! produce (unknown permission scopes, roles missing from the role list).
+//! produce (roles missing from the role list, statuses on arbitrary routes).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -41,11 +41,13 @@ fn expected_grants(ws: &Workspace) -> BTreeSet<String> {
                         .chain(&p.labels)
                         .map(|l| (l.key.clone(), l.value.clone())),
                 );
-                let ent = match r.kind {
+                let ent = match &r.kind {
                     ResourceType::Workspace => SegmentEntitlement::RoleMember {
                         role_id: p.role_id.clone(),
                         labels,
                     },
+                    // Unknown scope types are skipped by the sync.
+                    ResourceType::Other(_) => continue,
                     kind => SegmentEntitlement::Scoped {
                         scope: match kind {
                             ResourceType::Source => ScopeType::Source,

@@ -23,7 +23,8 @@ async fn invite_a_new_address_with_roles_and_groups() {
     assert_eq!(out.resource, Some(id("invite:New.Person@example.com")));
     assert_eq!(
         out.to_string(),
-        "invited New.Person@example.com (invite:New.Person@example.com) (2 writes)"
+        "invited New.Person@example.com (invite:New.Person@example.com) (2 writes); \
+         group membership(s) ensured after the invitation: g-ops"
     );
     assert_eq!(
         out.writes[0].body,

@@ -9,5 +9,6 @@ mod directory;
 mod dry_run;
 mod grant;
 mod pacing;
+mod review_fixes;
 mod revoke;
 mod support;

@@ -5,7 +5,7 @@ use baton_model::ids::{EntitlementId, GrantId, ResourceRef};
 use segment_provision::{OutcomeKind, ProvisionError, ProvisionOptions};
 use serde_json::json;
 
-use crate::support::{all_permissions, env, id};
+use crate::support::{all_permissions, env, env_on, fixture, id};
 
 /// Alice's stored permissions with `f` applied (to describe the expected "after").
 fn edited(
@@ -299,4 +299,107 @@ async fn revokes_involving_missing_principals_or_groups_are_already_revoked() {
         "{rerun}"
     );
     assert!(rerun.writes.is_empty());
+}
+
+/// Alice's fixture permissions plus one on an unknown resource type (`DESTINATION`) and one
+/// mixing a known and an unknown (`TRACKING_PLAN`) resource, served by a mock that accepts
+/// unknown types in request bodies (a future Segment).
+async fn env_with_unknown_types() -> crate::support::Env {
+    let mut ws = fixture();
+    let alice = ws.users.iter_mut().find(|u| u.id == "u-alice").unwrap();
+    let extra: Vec<segment_mock::Permission> = serde_json::from_value(json!([
+        {"roleId": "r-steward-1", "resources": [{"id": "dst123", "type": "DESTINATION", "labels": []}]},
+        {"roleId": "r-src-ro", "resources": [
+            {"id": "s2", "type": "SOURCE", "labels": []},
+            {"id": "tp9", "type": "TRACKING_PLAN", "labels": []}
+        ]}
+    ]))
+    .unwrap();
+    alice.permissions.extend(extra);
+    ws.validate().unwrap();
+    let env = env_on(ws, ProvisionOptions::default()).await;
+    env.server.set_accept_unknown_resource_types(true);
+    env
+}
+
+/// Alice's permissions as they appear in the mock's workspace dump (the fixture format).
+fn dumped_alice(env: &crate::support::Env) -> serde_json::Value {
+    let dump: serde_json::Value =
+        serde_json::from_str(&env.server.workspace().to_json_string()).unwrap();
+    let users = dump["users"].as_array().unwrap();
+    let alice = users.iter().find(|u| u["id"] == "u-alice").unwrap();
+    alice["permissions"].clone()
+}
+
+#[tokio::test]
+async fn revokes_keep_unknown_type_and_label_scoped_permissions_byte_for_byte() {
+    let env = env_with_unknown_types().await;
+    let alice: ResourceRef = id("user:u-alice");
+    let before_all = all_permissions(&env.server.workspace());
+    let before = dumped_alice(&env);
+    assert_eq!(
+        before[4]["resources"][0],
+        json!({"id": "dst123", "type": "DESTINATION", "labels": []})
+    );
+
+    // A resource-scoped entry next to the unknown-type and label-scoped permissions.
+    let out = env
+        .prov
+        .revoke_from(&id("source:s1:source_admin"), &alice)
+        .await
+        .unwrap();
+    assert_eq!(out.kind, OutcomeKind::Revoked);
+    let step1 = edited(&before, |p| {
+        p[1]["resources"].as_array_mut().unwrap().remove(0);
+    });
+    assert_eq!(dumped_alice(&env), step1);
+    let put = env.successful_writes().pop().unwrap();
+    assert!(
+        put.body.contains(
+            r#"{"roleId":"r-steward-1","resources":[{"id":"dst123","type":"DESTINATION"}]}"#
+        ),
+        "{}",
+        put.body
+    );
+
+    // A label-scoped entry: only that permission goes.
+    let out = env
+        .prov
+        .revoke_from(&id("role:r-min:member@environment=prod"), &alice)
+        .await
+        .unwrap();
+    assert_eq!(out.kind, OutcomeKind::Revoked);
+    let step2 = edited(&step1, |p| {
+        p.remove(2);
+    });
+    assert_eq!(dumped_alice(&env), step2);
+
+    // The known resource of a permission that also holds an unknown-type resource: the
+    // unknown one stays, alone, in that permission.
+    let out = env
+        .prov
+        .revoke_from(&id("source:s2:source_read_only"), &alice)
+        .await
+        .unwrap();
+    assert_eq!(out.kind, OutcomeKind::Revoked);
+    let step3 = edited(&step2, |p| {
+        let last = p.len() - 1;
+        p[last]["resources"].as_array_mut().unwrap().remove(0);
+    });
+    assert_eq!(dumped_alice(&env), step3);
+    assert_eq!(
+        step3.as_array().unwrap().last().unwrap(),
+        &json!({"roleId": "r-src-ro", "resources": [{"id": "tp9", "type": "TRACKING_PLAN", "labels": []}]})
+    );
+    // The unknown-type and permission-level-labelled permissions are untouched throughout.
+    assert_eq!(step3[2], before[3]);
+    assert_eq!(step3[3], before[4]);
+    assert_eq!(env.writes(), 3);
+
+    // Nobody else changed.
+    let mut after_all = all_permissions(&env.server.workspace());
+    let mut before_others = before_all;
+    after_all.remove("user:u-alice");
+    before_others.remove("user:u-alice");
+    assert_eq!(after_all, before_others);
 }

@@ -226,6 +226,13 @@ pub enum C1zError {
         source: io::Error,
     },
 
+    /// A writer that already reported an error (or whose insert thread stopped) was used again.
+    #[error("the c1z writer cannot continue: {reason}; abort this sync and start a new one")]
+    WriterFailed {
+        /// What happened.
+        reason: String,
+    },
+
     /// Any other SQLite error.
     #[error("SQLite error while {action}: {source}")]
     Sqlite {

@@ -9,6 +9,20 @@
 //!   sync-selection rules through a [`SyncView`].
 //! - v3 (`C1Z3`, Pebble) files are detected and refused with [`C1zError::PebbleV3`].
 //!
+//! # Indexes in the file
+//!
+//! A written file always has the tables and columns of `c1z-format.md` §2 and its unique
+//! indexes: `(external_id, sync_id)` on every object table (the upsert conflict target of every
+//! SDK), `v1_sync_runs (sync_id)` and `v1_connector_sessions (sync_id, key)`. The non-unique
+//! lookup indexes of §2.3 (five of them on `v1_grants`) are left out by default
+//! ([`WriterOptions::lookup_indexes`] writes them): the Go readers build them anyway when they
+//! open a file — §1.3 step 3: "Open `<tmp>/db` with SQLite (max 1 connection). Run
+//! `CREATE TABLE/INDEX IF NOT EXISTS` for every table and then each table's migrations […] —
+//! **also for read-only opens** (on the temp copy)" — and [`C1zReader`] does the same on its
+//! private copy, lazily: an index is built the first time a filtered listing needs it. On the
+//! 1 000 000-grant workload of `examples/c1z_scale.rs`, building them took ~4.1 s of a ~9.7 s
+//! write, and the database is 505.7 MB without them instead of 678.6 MB.
+//!
 //! ```ignore
 //! use baton_c1z::{C1zReader, C1zWriter, GrantFilter, ReaderOptions, WriterOptions};
 //!
@@ -31,6 +45,7 @@
 
 mod container;
 mod error;
+mod inserts;
 mod ksuid;
 mod reader;
 mod schema;

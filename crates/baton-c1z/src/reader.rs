@@ -1,14 +1,21 @@
-//! The reader: decompresses a `.c1z` into a temporary directory, opens it read-only and serves
-//! listings and lookups of one sync, with the Go SDK's pagination and sync-selection rules.
+//! The reader: decompresses a `.c1z` into a temporary directory and serves listings and lookups
+//! of one sync, with the Go SDK's pagination and sync-selection rules.
+//!
+//! Like the Go SDK, which runs `CREATE INDEX IF NOT EXISTS` for all its indexes on every open,
+//! read-only opens included, on its temporary copy (`c1z-format.md` §1.3 step 3), the reader
+//! creates the non-unique lookup indexes of §2.3 that a file lacks on its private copy (the
+//! `.c1z` itself is never written). It does so lazily: an index is built the first time a
+//! filtered listing needs it, so opening a file and reading everything stays fast.
 
 use crate::container::{self, DEFAULT_MAX_DECODED_SIZE, DecodeLimits, Format};
 use crate::error::{C1zError, ObjectKind, Result, SqlContext};
-use crate::schema;
+use crate::schema::{self, LookupIndex};
 use crate::writer::make_temp_dir;
 use baton_model::pb;
 use prost::Message;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
+use std::cell::Cell;
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io;
@@ -177,7 +184,9 @@ pub struct SyncStats {
 /// A read-only view of a `.c1z` file.
 ///
 /// The file is decompressed once into a private temporary directory (removed on drop) and never
-/// written. `C1zReader` is `Send` but not `Sync` (one SQLite connection).
+/// written. Lookup indexes the file lacks are created on that private copy the first time a
+/// filtered listing needs them (as every Go reader does on open). `C1zReader` is `Send` but not
+/// `Sync` (one SQLite connection).
 #[derive(Debug)]
 pub struct C1zReader {
     conn: Connection,
@@ -187,6 +196,10 @@ pub struct C1zReader {
     path: PathBuf,
     has_sync_type: bool,
     has_parent_sync_id: bool,
+    /// Lookup indexes already ensured (or given up on), by name.
+    ensured: Cell<u32>,
+    /// Iterators whose prefetch thread is reading the database right now.
+    prefetching: Cell<usize>,
 }
 
 impl C1zReader {
@@ -219,7 +232,7 @@ impl C1zReader {
                 max_decoded_size: options.max_decoded_size,
             },
         )?;
-        let conn = open_read_only(&db_path)?;
+        let conn = open_private_copy(&db_path)?;
         let not_sqlite = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => C1zError::NotSqlite {
                 path: path.clone(),
@@ -227,8 +240,11 @@ impl C1zReader {
             },
             _ => C1zError::sqlite("opening the decompressed database", e),
         };
+        // The copy is private and thrown away: no fsync. The rollback journal stays (in memory)
+        // so that a failed index build leaves the copy as it was.
         conn.execute_batch(&format!(
-            "PRAGMA cache_size = -{}; PRAGMA query_only = ON;",
+            "PRAGMA cache_size = -{}; PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY;
+             PRAGMA query_only = ON;",
             options.cache_size_kib.max(64)
         ))
         .map_err(not_sqlite)?;
@@ -255,7 +271,35 @@ impl C1zReader {
             path,
             has_sync_type,
             has_parent_sync_id,
+            ensured: Cell::new(0),
+            prefetching: Cell::new(0),
         })
+    }
+
+    /// Creates the lookup indexes `needed` that the copy lacks, each at most once.
+    ///
+    /// Skipped while an iterator's prefetch thread reads the database (the build would have to
+    /// wait for it, or make it wait): the listing then scans the table, which gives the same
+    /// rows, and the index is built by a later listing. A failed build is not retried and is
+    /// not an error either (the listing still works without the index).
+    fn ensure_indexes(&self, needed: &[LookupIndex]) {
+        if self.prefetching.get() > 0 {
+            return;
+        }
+        for idx in needed {
+            let bit = lookup_bit(idx);
+            if self.ensured.get() & bit != 0 {
+                continue;
+            }
+            self.ensured.set(self.ensured.get() | bit);
+            let _ = self
+                .conn
+                .execute_batch(&format!(
+                    "PRAGMA query_only = OFF; {}; PRAGMA query_only = ON;",
+                    idx.sql
+                ))
+                .or_else(|_| self.conn.execute_batch("PRAGMA query_only = ON"));
+        }
     }
 
     /// The file this reader was opened on.
@@ -350,6 +394,23 @@ impl C1zReader {
     }
 }
 
+/// Bit of `idx` in [`C1zReader::ensured`].
+fn lookup_bit(idx: &LookupIndex) -> u32 {
+    schema::LOOKUP_INDEXES
+        .iter()
+        .position(|i| i.name == idx.name)
+        .map_or(0, |p| 1 << p)
+}
+
+/// Opens the private decompressed copy (read-write: lookup indexes may be added to it).
+fn open_private_copy(db_path: &Path) -> Result<Connection> {
+    Connection::open_with_flags(
+        db_path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ctx("opening the decompressed database")
+}
+
 /// Opens the decompressed database read-only.
 fn open_read_only(db_path: &Path) -> Result<Connection> {
     Connection::open_with_flags(
@@ -384,6 +445,8 @@ struct TableQuery {
     table: &'static str,
     conds: String,
     args: Vec<Value>,
+    /// Lookup indexes that serve `conds`.
+    indexes: Vec<LookupIndex>,
 }
 
 impl TableQuery {
@@ -399,6 +462,7 @@ impl TableQuery {
             table,
             conds: String::new(),
             args: Vec::new(),
+            indexes: Vec::new(),
         }
     }
 
@@ -468,6 +532,7 @@ impl<'r> SyncView<'r> {
     fn page<T: Message + Default>(&self, q: &TableQuery, req: &PageRequest) -> Result<Page<T>> {
         let start = parse_token(&req.page_token)?;
         let size = effective_page_size(req.page_size);
+        self.reader.ensure_indexes(&q.indexes);
         let mut raw = RawRows::default();
         let next_page_token = raw_page(
             &self.reader.conn,
@@ -528,9 +593,11 @@ impl<'r> SyncView<'r> {
         let mut q = TableQuery::new(ObjectKind::Resource);
         if let Some(t) = &filter.resource_type_id {
             q.eq("resource_type_id", t);
+            q.indexes.push(schema::IDX_RESOURCES_TYPE);
         }
         if let Some(p) = &filter.parent {
             q.resource_id("parent_resource_type_id", "parent_resource_id", p);
+            q.indexes.push(schema::IDX_RESOURCES_PARENT);
         }
         q
     }
@@ -543,6 +610,9 @@ impl<'r> SyncView<'r> {
         if let Some(r) = &filter.resource {
             q.resource_id("resource_type_id", "resource_id", r);
         }
+        if filter.resource_type_id.is_some() || filter.resource.is_some() {
+            q.indexes.push(schema::IDX_ENTITLEMENTS_RESOURCE);
+        }
         q
     }
 
@@ -550,6 +620,11 @@ impl<'r> SyncView<'r> {
         let mut q = TableQuery::new(ObjectKind::Grant);
         if let Some(e) = &filter.entitlement_id {
             q.eq("entitlement_id", e);
+            q.indexes.push(if filter.principal.is_some() {
+                schema::IDX_GRANTS_ENTITLEMENT_PRINCIPAL
+            } else {
+                schema::IDX_GRANTS_ENTITLEMENT
+            });
         }
         if let Some(t) = &filter.resource_type_id {
             q.eq("resource_type_id", t);
@@ -557,8 +632,14 @@ impl<'r> SyncView<'r> {
         if let Some(r) = &filter.resource {
             q.resource_id("resource_type_id", "resource_id", r);
         }
+        if filter.resource_type_id.is_some() || filter.resource.is_some() {
+            q.indexes.push(schema::IDX_GRANTS_RESOURCE);
+        }
         if let Some(p) = &filter.principal {
             q.resource_id("principal_resource_type_id", "principal_resource_id", p);
+            if filter.entitlement_id.is_none() {
+                q.indexes.push(schema::IDX_GRANTS_PRINCIPAL);
+            }
         }
         q.one_of(
             "principal_resource_type_id",
@@ -801,6 +882,8 @@ impl<T> Rows<'_, '_, T> {
             .name("c1z-prefetch".into())
             .spawn(move || prefetch(&db_path, cache_kib, &sync_id, &query, start, &tx))
             .ok()?;
+        let active = &self.view.reader.prefetching;
+        active.set(active.get() + 1);
         Some(Fetch::Prefetch {
             rx,
             handle: Some(handle),
@@ -863,6 +946,7 @@ impl<T: Message + Default> Iterator for Rows<'_, '_, T> {
                 Fetch::Next(start) => {
                     let start = *start;
                     self.raw.clear();
+                    self.view.reader.ensure_indexes(&self.query.indexes);
                     let page = raw_page(
                         &self.view.reader.conn,
                         &self.view.run.sync_id,
@@ -902,6 +986,8 @@ impl<T> Rows<'_, '_, T> {
             if let Some(h) = handle {
                 let _ = h.join();
             }
+            let active = &self.view.reader.prefetching;
+            active.set(active.get().saturating_sub(1));
         }
     }
 }
@@ -909,5 +995,125 @@ impl<T> Rows<'_, '_, T> {
 impl<T> Drop for Rows<'_, '_, T> {
     fn drop(&mut self) {
         self.stop_prefetch();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{C1zWriter, WriterOptions};
+
+    fn rid(rt: &str, id: &str) -> pb::ResourceId {
+        pb::ResourceId {
+            resource_type: rt.into(),
+            resource: id.into(),
+            ..Default::default()
+        }
+    }
+
+    fn lookup_indexes(r: &C1zReader) -> Vec<String> {
+        let mut names: Vec<String> = r
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        names.retain(|n| schema::LOOKUP_INDEXES.iter().any(|i| i.name == n));
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn lookup_indexes_are_created_lazily_on_the_private_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lazy.c1z");
+        let mut w = C1zWriter::create(&path, WriterOptions::default()).unwrap();
+        let group = pb::Resource {
+            id: Some(rid("group", "g")),
+            ..Default::default()
+        };
+        w.put_resource(&group).unwrap();
+        let ent = pb::Entitlement {
+            id: "group:g:member".into(),
+            resource: Some(group),
+            ..Default::default()
+        };
+        w.put_entitlement(&ent).unwrap();
+        w.put_grant(&pb::Grant {
+            id: "group:g:member:user:u".into(),
+            entitlement: Some(ent),
+            principal: Some(pb::Resource {
+                id: Some(rid("user", "u")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        w.finish().unwrap();
+        let before = std::fs::read(&path).unwrap();
+
+        let r = C1zReader::open(&path, ReaderOptions::default()).unwrap();
+        assert!(lookup_indexes(&r).is_empty());
+        let v = r.latest().unwrap();
+        // Unfiltered listings and lookups by id need no lookup index.
+        assert_eq!(v.grants(&GrantFilter::default()).count(), 1);
+        assert!(v.get_grant("group:g:member:user:u").unwrap().is_some());
+        assert!(lookup_indexes(&r).is_empty());
+
+        let by_ent = GrantFilter {
+            entitlement_id: Some("group:g:member".into()),
+            ..Default::default()
+        };
+        assert_eq!(v.grants(&by_ent).count(), 1);
+        assert_eq!(lookup_indexes(&r), ["idx_grants_entitlement_sync_grant_v1"]);
+        let by_principal = GrantFilter {
+            principal: Some(rid("user", "u")),
+            ..Default::default()
+        };
+        assert_eq!(
+            v.list_grants(&by_principal, &PageRequest::first(10))
+                .unwrap()
+                .items
+                .len(),
+            1
+        );
+        let by_type = ResourceFilter {
+            resource_type_id: Some("group".into()),
+            ..Default::default()
+        };
+        assert_eq!(v.resources(&by_type).count(), 1);
+        assert_eq!(
+            lookup_indexes(&r),
+            [
+                "idx_grants_entitlement_sync_grant_v1",
+                "idx_grants_principal_id_v1",
+                "idx_resources_resource_type_id_v1",
+            ]
+        );
+        // The query planner uses them.
+        let plan: Vec<String> = r
+            .conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT id, data FROM v1_grants WHERE sync_id = ?1
+                 AND entitlement_id = ?2 AND id >= 0 ORDER BY id LIMIT 5",
+            )
+            .unwrap()
+            .query_map(["x", "y"], |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let plan = plan.join("; ");
+        assert!(
+            plan.contains("idx_grants_entitlement_sync_grant_v1"),
+            "{plan}"
+        );
+        // The file itself is never written.
+        drop(v);
+        drop(r);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 }

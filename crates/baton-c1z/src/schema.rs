@@ -1,5 +1,7 @@
 //! The SQLite schema of a classic c1z ("Profile A"): classic column sets, `v1_connector_sessions`
-//! empty, and the indexes that do not reference columns added by newer SDKs.
+//! empty, the unique indexes (always written) and the non-unique lookup indexes that do not
+//! reference columns added by newer SDKs (optional: readers create them on open, see
+//! [`LOOKUP_INDEXES`]).
 
 use crate::error::{Result, SqlContext};
 use rusqlite::Connection;
@@ -97,17 +99,65 @@ CREATE UNIQUE INDEX IF NOT EXISTS idx_assets_external_sync_v1 ON v1_assets (exte
 CREATE UNIQUE INDEX IF NOT EXISTS idx_session_store_sync_key_v1 ON v1_connector_sessions (sync_id, key);
 ";
 
-/// Lookup indexes. Building them once after a bulk load is much faster than maintaining them
-/// row by row, so a writer that starts from an empty database creates them at the end.
-const LOOKUP_INDEXES: &str = "
-CREATE INDEX IF NOT EXISTS idx_resources_resource_type_id_v1 ON v1_resources (resource_type_id);
-CREATE INDEX IF NOT EXISTS idx_resources_external_sync_v1 ON v1_resources (parent_resource_type_id, parent_resource_id);
-CREATE INDEX IF NOT EXISTS idx_entitlements_resource_id_v1 ON v1_entitlements (resource_type_id, resource_id);
-CREATE INDEX IF NOT EXISTS idx_grants_resource_type_id_resource_id_v1 ON v1_grants (resource_type_id, resource_id);
-CREATE INDEX IF NOT EXISTS idx_grants_principal_id_v1 ON v1_grants (principal_resource_type_id, principal_resource_id);
-CREATE INDEX IF NOT EXISTS idx_grants_entitlement_id_principal_id_v1 ON v1_grants (entitlement_id, principal_resource_type_id, principal_resource_id);
-CREATE INDEX IF NOT EXISTS idx_grants_entitlement_sync_grant_v1 ON v1_grants (entitlement_id, sync_id, id);
-";
+/// A non-unique lookup index of §2.3: its name and its `CREATE INDEX` statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LookupIndex {
+    pub(crate) name: &'static str,
+    pub(crate) sql: &'static str,
+}
+
+/// `v1_resources (resource_type_id)`: resource listings filtered by type.
+pub(crate) const IDX_RESOURCES_TYPE: LookupIndex = LookupIndex {
+    name: "idx_resources_resource_type_id_v1",
+    sql: "CREATE INDEX IF NOT EXISTS idx_resources_resource_type_id_v1 ON v1_resources (resource_type_id)",
+};
+/// `v1_resources (parent_resource_type_id, parent_resource_id)` (the name/column mix-up is the
+/// Go SDK's): resource listings filtered by parent.
+pub(crate) const IDX_RESOURCES_PARENT: LookupIndex = LookupIndex {
+    name: "idx_resources_external_sync_v1",
+    sql: "CREATE INDEX IF NOT EXISTS idx_resources_external_sync_v1 ON v1_resources (parent_resource_type_id, parent_resource_id)",
+};
+/// `v1_entitlements (resource_type_id, resource_id)`: entitlement listings by resource (type).
+pub(crate) const IDX_ENTITLEMENTS_RESOURCE: LookupIndex = LookupIndex {
+    name: "idx_entitlements_resource_id_v1",
+    sql: "CREATE INDEX IF NOT EXISTS idx_entitlements_resource_id_v1 ON v1_entitlements (resource_type_id, resource_id)",
+};
+/// `v1_grants (resource_type_id, resource_id)`: grant listings by resource (type).
+pub(crate) const IDX_GRANTS_RESOURCE: LookupIndex = LookupIndex {
+    name: "idx_grants_resource_type_id_resource_id_v1",
+    sql: "CREATE INDEX IF NOT EXISTS idx_grants_resource_type_id_resource_id_v1 ON v1_grants (resource_type_id, resource_id)",
+};
+/// `v1_grants (principal_resource_type_id, principal_resource_id)`: grant listings by principal.
+pub(crate) const IDX_GRANTS_PRINCIPAL: LookupIndex = LookupIndex {
+    name: "idx_grants_principal_id_v1",
+    sql: "CREATE INDEX IF NOT EXISTS idx_grants_principal_id_v1 ON v1_grants (principal_resource_type_id, principal_resource_id)",
+};
+/// `v1_grants (entitlement_id, principal_resource_type_id, principal_resource_id)`.
+pub(crate) const IDX_GRANTS_ENTITLEMENT_PRINCIPAL: LookupIndex = LookupIndex {
+    name: "idx_grants_entitlement_id_principal_id_v1",
+    sql: "CREATE INDEX IF NOT EXISTS idx_grants_entitlement_id_principal_id_v1 ON v1_grants (entitlement_id, principal_resource_type_id, principal_resource_id)",
+};
+/// `v1_grants (entitlement_id, sync_id, id)`: grant listings by entitlement, in id order.
+pub(crate) const IDX_GRANTS_ENTITLEMENT: LookupIndex = LookupIndex {
+    name: "idx_grants_entitlement_sync_grant_v1",
+    sql: "CREATE INDEX IF NOT EXISTS idx_grants_entitlement_sync_grant_v1 ON v1_grants (entitlement_id, sync_id, id)",
+};
+
+/// The non-unique lookup indexes of §2.3 that only reference classic columns.
+///
+/// They are optional in a file: every Go reader runs `CREATE INDEX IF NOT EXISTS` for all of them
+/// when it opens a file, read-only opens included (on its temporary copy; `c1z-format.md` §1.3
+/// step 3), and [`crate::C1zReader`] creates the ones a listing needs on its own temporary copy.
+/// A writer only writes them when [`crate::WriterOptions::lookup_indexes`] is set.
+pub(crate) const LOOKUP_INDEXES: [LookupIndex; 7] = [
+    IDX_RESOURCES_TYPE,
+    IDX_RESOURCES_PARENT,
+    IDX_ENTITLEMENTS_RESOURCE,
+    IDX_GRANTS_RESOURCE,
+    IDX_GRANTS_PRINCIPAL,
+    IDX_GRANTS_ENTITLEMENT_PRINCIPAL,
+    IDX_GRANTS_ENTITLEMENT,
+];
 
 /// Creates the tables and unique indexes that are missing (existing tables are left as they are).
 pub(crate) fn create_tables(conn: &Connection) -> Result<()> {
@@ -118,8 +168,11 @@ pub(crate) fn create_tables(conn: &Connection) -> Result<()> {
 
 /// Creates the lookup indexes that are missing.
 pub(crate) fn create_lookup_indexes(conn: &Connection) -> Result<()> {
-    conn.execute_batch(LOOKUP_INDEXES)
-        .ctx("creating the lookup indexes")
+    for idx in LOOKUP_INDEXES {
+        conn.execute_batch(idx.sql)
+            .ctx("creating the lookup indexes")?;
+    }
+    Ok(())
 }
 
 /// Names of `REQUIRED_TABLES` that the database lacks.

@@ -3,11 +3,11 @@
 
 use crate::container::{self, DEFAULT_MAX_DECODED_SIZE, DecodeLimits, EncodeSettings, Format};
 use crate::error::{C1zError, ObjectKind, Result, SqlContext};
+use crate::inserts::{Batch, Inserter, TxState};
 use crate::ksuid::new_ksuid;
 use crate::schema;
 use crate::timestamp::now_local;
 use baton_model::pb;
-use prost::Message;
 use rusqlite::{Connection, OpenFlags, params};
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -40,6 +40,30 @@ pub struct WriterOptions {
     /// zstd worker threads for the final compression (default: the number of CPUs, at most 4;
     /// 1 CPU = no worker). The output is one frame either way.
     pub compression_threads: u32,
+    /// Whether to write the non-unique lookup indexes of `c1z-format.md` §2.3 into the file
+    /// (default `false`).
+    ///
+    /// The unique `(external_id, sync_id)` indexes (the upsert target of every SDK) and the
+    /// unique `v1_sync_runs (sync_id)` index are always written. The lookup indexes are not
+    /// needed in the file: every Go reader runs `CREATE TABLE/INDEX IF NOT EXISTS` when it opens
+    /// a file, "also for read-only opens (on the temp copy)" (§1.3 step 3), and [`C1zReader`]
+    /// creates the ones a filtered listing needs on its own temporary copy. Leaving them out
+    /// roughly halves the write time of a large sync (building the five grant indexes was ~45%
+    /// of it) and makes the file smaller; set this to `true` for a file whose readers should
+    /// find every index already built. When appending, indexes the file already has are kept
+    /// (and maintained) either way.
+    ///
+    /// [`C1zReader`]: crate::C1zReader
+    pub lookup_indexes: bool,
+    /// Whether a dedicated thread writes the rows into SQLite while `put_*` calls validate and
+    /// encode the next ones (default: `true` when more than one CPU is available).
+    ///
+    /// Either way rows are handed to SQLite in batches of a few hundred, so an error from the
+    /// database (e.g. a full disk) is returned by a later `put_*` call or by
+    /// [`C1zWriter::finish`]; after such an error the writer only returns
+    /// [`C1zError::WriterFailed`] and must be dropped. Invalid objects are still refused by the
+    /// `put_*` call that receives them.
+    pub insert_thread: bool,
 }
 
 impl Default for WriterOptions {
@@ -52,6 +76,8 @@ impl Default for WriterOptions {
             max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
             cache_size_kib: 32 * 1024,
             compression_threads: default_compression_threads(),
+            lookup_indexes: false,
+            insert_thread: available_cpus() > 1,
         }
     }
 }
@@ -91,6 +117,18 @@ impl WriterOptions {
     #[must_use]
     pub fn with_compression_threads(mut self, threads: u32) -> Self {
         self.compression_threads = threads;
+        self
+    }
+    /// Sets [`WriterOptions::lookup_indexes`].
+    #[must_use]
+    pub fn with_lookup_indexes(mut self, write: bool) -> Self {
+        self.lookup_indexes = write;
+        self
+    }
+    /// Sets [`WriterOptions::insert_thread`].
+    #[must_use]
+    pub fn with_insert_thread(mut self, thread: bool) -> Self {
+        self.insert_thread = thread;
         self
     }
     /// Sets [`WriterOptions::cache_size_kib`].
@@ -173,21 +211,19 @@ pub struct WriteSummary {
 /// the new sync and leaves the previous file byte-for-byte intact.
 #[derive(Debug)]
 pub struct C1zWriter {
-    // Field order matters: the connection closes before the temp dir is removed.
-    conn: Connection,
+    // Field order matters: the connection (and the insert thread) closes before the temp dir
+    // is removed.
+    inserter: Inserter,
     dir: TempDir,
+    batch: Batch,
     db_path: PathBuf,
     path: PathBuf,
     opts: WriterOptions,
     sync_id: String,
     started_at: String,
     appended: bool,
-    in_tx: bool,
-    rows_in_tx: usize,
-    discovered_at: String,
     counts: WriteCounts,
     needs_expansion: bool,
-    buf: Vec<u8>,
 }
 
 impl C1zWriter {
@@ -273,7 +309,7 @@ impl C1zWriter {
             }
         }
         schema::create_tables(&conn)?;
-        if appended {
+        if appended && options.lookup_indexes {
             // Existing rows: keep the lookup indexes maintained as we go.
             schema::create_lookup_indexes(&conn)?;
         }
@@ -286,21 +322,23 @@ impl C1zWriter {
         )
         .ctx("starting the sync run")?;
 
-        Ok(Self {
+        let inserter = Inserter::new(
             conn,
+            TxState::new(sync_id.clone(), options.batch_size),
+            options.insert_thread,
+        )?;
+        Ok(Self {
+            inserter,
             dir,
+            batch: Batch::default(),
             db_path,
             path,
             opts: options,
             sync_id,
-            discovered_at: started_at.clone(),
             started_at,
             appended,
-            in_tx: false,
-            rows_in_tx: 0,
             counts: WriteCounts::default(),
             needs_expansion: false,
-            buf: Vec::with_capacity(1024),
         })
     }
 
@@ -331,58 +369,32 @@ impl C1zWriter {
 
     /// Upserts a resource type (external id = `ResourceType.id`).
     pub fn put_resource_type(&mut self, rt: &pb::ResourceType) -> Result<()> {
+        self.check_usable()?;
         if rt.id.is_empty() {
             return Err(invalid(ObjectKind::ResourceType, "id is empty"));
         }
-        self.begin_row()?;
-        encode_into(rt, &mut self.buf, ObjectKind::ResourceType)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO v1_resource_types (external_id, data, sync_id, discovered_at)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data",
-            )
-            .and_then(|mut s| s.execute(params![rt.id, self.buf, self.sync_id, self.discovered_at]))
-            .ctx("writing a resource type")?;
+        self.batch.push_resource_type(&rt.id, rt)?;
         self.counts.resource_types += 1;
         self.end_row()
     }
 
     /// Upserts a resource (external id = `"<resource_type>:<resource>"`).
     pub fn put_resource(&mut self, r: &pb::Resource) -> Result<()> {
+        self.check_usable()?;
         let id = checked_resource_id(r.id.as_ref(), ObjectKind::Resource, "id")?;
-        let external_id = format!("{}:{}", id.resource_type, id.resource);
-        let (parent_type, parent_id) = match &r.parent_resource_id {
-            Some(p) => (Some(p.resource_type.as_str()), Some(p.resource.as_str())),
-            None => (None, None),
-        };
-        self.begin_row()?;
-        encode_into(r, &mut self.buf, ObjectKind::Resource)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO v1_resources (resource_type_id, external_id, parent_resource_type_id,
-                     parent_resource_id, data, sync_id, discovered_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    id.resource_type,
-                    external_id,
-                    parent_type,
-                    parent_id,
-                    self.buf,
-                    self.sync_id,
-                    self.discovered_at
-                ])
-            })
-            .ctx("writing a resource")?;
+        let parent = r
+            .parent_resource_id
+            .as_ref()
+            .map(|p| (p.resource_type.as_str(), p.resource.as_str()));
+        self.batch
+            .push_resource(&id.resource_type, &id.resource, parent, r)?;
         self.counts.resources += 1;
         self.end_row()
     }
 
     /// Upserts an entitlement (external id = `Entitlement.id`).
     pub fn put_entitlement(&mut self, e: &pb::Entitlement) -> Result<()> {
+        self.check_usable()?;
         if e.id.is_empty() {
             return Err(invalid(ObjectKind::Entitlement, "id is empty"));
         }
@@ -392,26 +404,8 @@ impl C1zWriter {
             .ok_or_else(|| invalid(ObjectKind::Entitlement, "resource is missing"))?;
         let rid =
             checked_resource_id(resource.id.as_ref(), ObjectKind::Entitlement, "resource.id")?;
-        self.begin_row()?;
-        encode_into(e, &mut self.buf, ObjectKind::Entitlement)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO v1_entitlements (resource_type_id, resource_id, external_id, data,
-                     sync_id, discovered_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    rid.resource_type,
-                    rid.resource,
-                    e.id,
-                    self.buf,
-                    self.sync_id,
-                    self.discovered_at
-                ])
-            })
-            .ctx("writing an entitlement")?;
+        self.batch
+            .push_entitlement(&rid.resource_type, &rid.resource, &e.id, e)?;
         self.counts.entitlements += 1;
         self.end_row()
     }
@@ -419,6 +413,7 @@ impl C1zWriter {
     /// Upserts a grant (external id = `Grant.id`). A `GrantExpandable` annotation stays inside
     /// the stored message and sets `needs_expansion` in the final sync token.
     pub fn put_grant(&mut self, g: &pb::Grant) -> Result<()> {
+        self.check_usable()?;
         if g.id.is_empty() {
             return Err(invalid(ObjectKind::Grant, "id is empty"));
         }
@@ -443,80 +438,40 @@ impl C1zWriter {
             .as_ref()
             .ok_or_else(|| invalid(ObjectKind::Grant, "principal is missing"))?;
         let pid = checked_resource_id(principal.id.as_ref(), ObjectKind::Grant, "principal.id")?;
+        self.batch.push_grant(
+            [
+                &rid.resource_type,
+                &rid.resource,
+                &ent.id,
+                &pid.resource_type,
+                &pid.resource,
+                &g.id,
+            ],
+            g,
+        )?;
         if g.annotations
             .iter()
             .any(|a| a.type_url.rsplit('/').next() == Some(GRANT_EXPANDABLE))
         {
             self.needs_expansion = true;
         }
-        self.begin_row()?;
-        encode_into(g, &mut self.buf, ObjectKind::Grant)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO v1_grants (resource_type_id, resource_id, entitlement_id,
-                     principal_resource_type_id, principal_resource_id, external_id, data,
-                     sync_id, discovered_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    rid.resource_type,
-                    rid.resource,
-                    ent.id,
-                    pid.resource_type,
-                    pid.resource,
-                    g.id,
-                    self.buf,
-                    self.sync_id,
-                    self.discovered_at
-                ])
-            })
-            .ctx("writing a grant")?;
         self.counts.grants += 1;
         self.end_row()
     }
 
     /// Ends the sync, removes old syncs, and atomically replaces the target file.
     ///
-    /// Steps: set `ended_at` and the final `sync_token`, clear `v1_connector_sessions` of this
-    /// sync, build the lookup indexes, keep the newest [`WriterOptions::keep_syncs`] finished
-    /// full syncs, `VACUUM` when pages were freed, close the database, compress it into
-    /// `<file>.tmp`, fsync, rename over `<file>`, fsync the directory. On error the target file
-    /// is untouched and `<file>.tmp` is removed.
-    pub fn finish(mut self) -> Result<WriteSummary> {
-        self.commit()?;
-        let ended_at = now_local();
-        let token = format!(
-            "{{\"needs_expansion\":{},\"version\":1}}",
-            self.needs_expansion
-        );
-        self.conn
-            .execute(
-                "UPDATE v1_sync_runs SET ended_at = ?1, sync_token = ?2
-                 WHERE sync_id = ?3 AND ended_at IS NULL",
-                params![ended_at, token, self.sync_id],
-            )
-            .ctx("ending the sync run")?;
-        self.conn
-            .execute(
-                "DELETE FROM v1_connector_sessions WHERE sync_id = ?1",
-                params![self.sync_id],
-            )
-            .ctx("clearing connector sessions")?;
-        schema::create_lookup_indexes(&self.conn)?;
-        let removed_syncs = self.cleanup()?;
-        let freelist: i64 = self
-            .conn
-            .query_row("PRAGMA freelist_count", [], |r| r.get(0))
-            .ctx("inspecting free pages")?;
-        if freelist > 0 {
-            self.conn.execute_batch("VACUUM").ctx("vacuuming")?;
-        }
-
+    /// Steps: wait until every row is written, set `ended_at` and the final `sync_token`, clear
+    /// `v1_connector_sessions` of this sync, build the lookup indexes if
+    /// [`WriterOptions::lookup_indexes`] is set, keep the newest [`WriterOptions::keep_syncs`]
+    /// finished full syncs, `VACUUM` when pages were freed, close the database, compress it
+    /// into `<file>.tmp`, fsync, rename over `<file>`, fsync the directory. On error the target
+    /// file is untouched and `<file>.tmp` is removed.
+    pub fn finish(self) -> Result<WriteSummary> {
         let Self {
-            conn,
+            inserter,
             dir,
+            mut batch,
             db_path,
             path,
             opts,
@@ -525,8 +480,38 @@ impl C1zWriter {
             appended,
             counts,
             needs_expansion,
-            ..
         } = self;
+        let mut inserter = inserter;
+        inserter.submit(&mut batch)?;
+        let conn = inserter.finish()?;
+        let ended_at = now_local();
+        let token = format!("{{\"needs_expansion\":{needs_expansion},\"version\":1}}");
+        conn.execute(
+            "UPDATE v1_sync_runs SET ended_at = ?1, sync_token = ?2
+             WHERE sync_id = ?3 AND ended_at IS NULL",
+            params![ended_at, token, sync_id],
+        )
+        .ctx("ending the sync run")?;
+        conn.execute(
+            "DELETE FROM v1_connector_sessions WHERE sync_id = ?1",
+            params![sync_id],
+        )
+        .ctx("clearing connector sessions")?;
+        // The non-unique lookup indexes are optional in a file: every Go reader creates the
+        // missing ones when it opens a file, read-only opens included (c1z-format.md §1.3
+        // step 3), and so does `C1zReader` (lazily, for the listings that need them). Writing
+        // them is opt-in (`WriterOptions::lookup_indexes`); building them once here is much
+        // faster than maintaining them row by row.
+        if opts.lookup_indexes {
+            schema::create_lookup_indexes(&conn)?;
+        }
+        let removed_syncs = cleanup(&conn, opts.keep_syncs, &sync_id)?;
+        let freelist: i64 = conn
+            .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+            .ctx("inspecting free pages")?;
+        if freelist > 0 {
+            conn.execute_batch("VACUUM").ctx("vacuuming")?;
+        }
         conn.close()
             .map_err(|(_, e)| C1zError::sqlite("closing the temporary database", e))?;
         let (database_bytes, file_bytes) = replace_file(&db_path, &path, &opts)?;
@@ -550,95 +535,80 @@ impl C1zWriter {
         drop(self);
     }
 
-    /// Opens a transaction when none is open.
-    fn begin_row(&mut self) -> Result<()> {
-        if !self.in_tx {
-            self.conn
-                .execute_batch("BEGIN")
-                .ctx("starting a transaction")?;
-            self.in_tx = true;
-            self.rows_in_tx = 0;
-            self.discovered_at = now_local();
+    /// Fails once an earlier write failed.
+    fn check_usable(&self) -> Result<()> {
+        if self.inserter.is_failed() {
+            return Err(C1zError::WriterFailed {
+                reason: "an earlier write of this writer failed".into(),
+            });
         }
         Ok(())
     }
 
-    /// Counts a row and commits when the batch is full.
+    /// Hands the batch to SQLite when it is full.
     fn end_row(&mut self) -> Result<()> {
-        self.rows_in_tx += 1;
-        if self.rows_in_tx >= self.opts.batch_size {
-            self.commit()?;
+        if self.batch.is_full() {
+            self.inserter.submit(&mut self.batch)?;
         }
         Ok(())
     }
+}
 
-    fn commit(&mut self) -> Result<()> {
-        if self.in_tx {
-            self.conn
-                .execute_batch("COMMIT")
-                .ctx("committing a transaction")?;
-            self.in_tx = false;
-            self.rows_in_tx = 0;
-        }
-        Ok(())
+/// Deletes finished full syncs beyond the newest `keep_syncs` (0 = keep all), never
+/// `current`. Returns the removed ids.
+fn cleanup(conn: &Connection, keep_syncs: usize, current: &str) -> Result<Vec<String>> {
+    if keep_syncs == 0 {
+        return Ok(Vec::new());
     }
+    let full_only = schema::has_column(conn, "v1_sync_runs", "sync_type")?;
+    let sql = format!(
+        "SELECT sync_id FROM v1_sync_runs WHERE ended_at IS NOT NULL {}
+         ORDER BY ended_at DESC, sync_id DESC",
+        if full_only {
+            "AND sync_type = 'full'"
+        } else {
+            ""
+        }
+    );
+    let finished: Vec<String> = {
+        let mut stmt = conn.prepare(&sql).ctx("listing finished syncs")?;
+        stmt.query_map([], |r| r.get(0))
+            .ctx("listing finished syncs")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("listing finished syncs")?
+    };
+    let removed: Vec<String> = finished
+        .into_iter()
+        .filter(|id| id != current)
+        .skip(keep_syncs.saturating_sub(1))
+        .collect();
+    if removed.is_empty() {
+        return Ok(removed);
+    }
+    conn.execute_batch("BEGIN").ctx("starting the cleanup")?;
+    for id in &removed {
+        for table in schema::SYNC_SCOPED_TABLES
+            .iter()
+            .chain(["v1_sync_runs"].iter())
+        {
+            conn.execute(
+                &format!("DELETE FROM {table} WHERE sync_id = ?1"),
+                params![id],
+            )
+            .ctx("deleting an old sync")?;
+        }
+    }
+    conn.execute_batch("COMMIT").ctx("committing the cleanup")?;
+    Ok(removed)
+}
 
-    /// Deletes finished full syncs beyond the newest `keep_syncs`. Returns the removed ids.
-    fn cleanup(&mut self) -> Result<Vec<String>> {
-        if self.opts.keep_syncs == 0 {
-            return Ok(Vec::new());
-        }
-        let full_only = schema::has_column(&self.conn, "v1_sync_runs", "sync_type")?;
-        let sql = format!(
-            "SELECT sync_id FROM v1_sync_runs WHERE ended_at IS NOT NULL {}
-             ORDER BY ended_at DESC, sync_id DESC",
-            if full_only {
-                "AND sync_type = 'full'"
-            } else {
-                ""
-            }
-        );
-        let finished: Vec<String> = {
-            let mut stmt = self.conn.prepare(&sql).ctx("listing finished syncs")?;
-            stmt.query_map([], |r| r.get(0))
-                .ctx("listing finished syncs")?
-                .collect::<rusqlite::Result<_>>()
-                .ctx("listing finished syncs")?
-        };
-        let removed: Vec<String> = finished
-            .into_iter()
-            .filter(|id| *id != self.sync_id)
-            .skip(self.opts.keep_syncs.saturating_sub(1))
-            .collect();
-        if removed.is_empty() {
-            return Ok(removed);
-        }
-        self.conn
-            .execute_batch("BEGIN")
-            .ctx("starting the cleanup")?;
-        for id in &removed {
-            for table in schema::SYNC_SCOPED_TABLES
-                .iter()
-                .chain(["v1_sync_runs"].iter())
-            {
-                self.conn
-                    .execute(
-                        &format!("DELETE FROM {table} WHERE sync_id = ?1"),
-                        params![id],
-                    )
-                    .ctx("deleting an old sync")?;
-            }
-        }
-        self.conn
-            .execute_batch("COMMIT")
-            .ctx("committing the cleanup")?;
-        Ok(removed)
-    }
+fn available_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// Number of CPUs capped at 4, or 0 (no worker thread) on a single CPU.
 fn default_compression_threads() -> u32 {
-    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cpus = available_cpus();
     if cpus <= 1 {
         0
     } else {
@@ -666,12 +636,6 @@ fn checked_resource_id<'a>(
         return Err(invalid(kind, &format!("{field}.resource is empty")));
     }
     Ok(id)
-}
-
-fn encode_into<M: Message>(m: &M, buf: &mut Vec<u8>, kind: ObjectKind) -> Result<()> {
-    buf.clear();
-    m.encode(buf)
-        .map_err(|e| invalid(kind, &format!("cannot be encoded ({e})")))
 }
 
 /// The directory that holds `path` (`.` for a bare file name).

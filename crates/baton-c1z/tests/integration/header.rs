@@ -109,6 +109,85 @@ fn large_file_header_bytes_and_window() {
     check_file(&path);
 }
 
+/// The unique indexes every written file has (sorted by name).
+const UNIQUE_INDEXES: [&str; 7] = [
+    "idx_assets_external_sync_v1",
+    "idx_entitlements_external_sync_v1",
+    "idx_grants_external_sync_v1",
+    "idx_resource_types_external_sync_v1",
+    "idx_resources_parent_resource_id_v1",
+    "idx_session_store_sync_key_v1",
+    "idx_sync_runs_sync_id_v1",
+];
+
+/// The non-unique lookup indexes of §2.3 on classic columns (sorted by name).
+const LOOKUP_INDEXES: [&str; 7] = [
+    "idx_entitlements_resource_id_v1",
+    "idx_grants_entitlement_id_principal_id_v1",
+    "idx_grants_entitlement_sync_grant_v1",
+    "idx_grants_principal_id_v1",
+    "idx_grants_resource_type_id_resource_id_v1",
+    "idx_resources_external_sync_v1",
+    "idx_resources_resource_type_id_v1",
+];
+
+fn index_names(conn: &rusqlite::Connection) -> Vec<String> {
+    conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' ORDER BY name",
+    )
+    .unwrap()
+    .query_map([], |r| r.get(0))
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[test]
+fn lookup_indexes_are_written_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idx.c1z");
+    write_small(
+        &path,
+        &small(3, "i"),
+        WriterOptions::default().with_lookup_indexes(true),
+    );
+    let conn = open_db(&path, dir.path());
+    let mut all: Vec<&str> = UNIQUE_INDEXES
+        .iter()
+        .chain(&LOOKUP_INDEXES)
+        .copied()
+        .collect();
+    all.sort_unstable();
+    assert_eq!(index_names(&conn), all);
+    // Indexed columns as in §2.3.
+    let cols = |idx: &str| -> Vec<String> {
+        conn.prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
+            .unwrap()
+            .query_map([idx], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(
+        cols("idx_grants_entitlement_sync_grant_v1"),
+        ["entitlement_id", "sync_id", "id"]
+    );
+    assert_eq!(
+        cols("idx_resources_external_sync_v1"),
+        ["parent_resource_type_id", "parent_resource_id"]
+    );
+    drop(conn);
+
+    // Appending without the option keeps the indexes the file has (and maintains them).
+    write_small(&path, &small(4, "j"), WriterOptions::default());
+    let conn = open_db(&path, dir.path());
+    assert_eq!(index_names(&conn), all);
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
 fn columns(conn: &rusqlite::Connection, table: &str) -> Vec<String> {
     let mut stmt = conn
         .prepare("SELECT name FROM pragma_table_info(?1)")
@@ -229,14 +308,17 @@ fn profile_a_schema_and_sync_run() {
         });
         assert!(has, "{table} lacks the unique (external_id, sync_id) index");
     }
-    let n_indexes: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'",
-            [],
-            |r| r.get(0),
-        )
+    let unique_sync_runs: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_list('v1_sync_runs') WHERE \"unique\" = 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(n_indexes, 14);
+    assert_eq!(unique_sync_runs, ["idx_sync_runs_sync_id_v1"]);
+    // By default only the unique indexes are written; the non-unique lookup indexes are left
+    // to the readers, which create them on open (c1z-format.md §1.3 step 3).
+    assert_eq!(index_names(&conn), UNIQUE_INDEXES);
     let user_version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();

@@ -7,6 +7,7 @@ mod atomicity;
 mod common;
 mod compat;
 mod header;
+mod lookup;
 mod malformed;
 mod paging;
 mod roundtrip;

@@ -1224,21 +1224,28 @@ impl Engine {
         }
     }
 
-    async fn member_grants(&mut self, gid: &str, members: Vec<MinimalUser>) -> Result<(), Failure> {
-        let Some(group) = self.groups.get(gid).cloned() else {
-            return Ok(());
-        };
-        let stub = match mapping::segment_entitlement_stub(
+    /// The stub of group `gid`'s member entitlement, the target of its membership and
+    /// invite grants; `None` (counted as invalid where the id is unusable) when the group was
+    /// not listed or its entitlement id cannot be built.
+    fn group_member_stub(&mut self, gid: &str) -> Option<pb::Entitlement> {
+        let group = self.groups.get(gid).cloned()?;
+        match mapping::segment_entitlement_stub(
             &SegmentEntitlement::GroupMember {
                 group_id: gid.to_owned(),
             },
             &group,
         ) {
-            Ok(s) => s,
+            Ok(s) => Some(s),
             Err(e) => {
                 self.invalid("grant", gid, &e);
-                return Ok(());
+                None
             }
+        }
+    }
+
+    async fn member_grants(&mut self, gid: &str, members: Vec<MinimalUser>) -> Result<(), Failure> {
+        let Some(stub) = self.group_member_stub(gid) else {
+            return Ok(());
         };
         let mut seen = HashSet::new();
         for m in members {
@@ -1281,20 +1288,8 @@ impl Engine {
     }
 
     async fn group_invite_grants(&mut self, gid: &str, emails: Vec<String>) -> Result<(), Failure> {
-        let Some(group) = self.groups.get(gid).cloned() else {
+        let Some(stub) = self.group_member_stub(gid) else {
             return Ok(());
-        };
-        let stub = match mapping::segment_entitlement_stub(
-            &SegmentEntitlement::GroupMember {
-                group_id: gid.to_owned(),
-            },
-            &group,
-        ) {
-            Ok(s) => s,
-            Err(e) => {
-                self.invalid("grant", gid, &e);
-                return Ok(());
-            }
         };
         let mut seen = HashSet::new();
         for email in emails {

@@ -539,6 +539,16 @@ fn removed(
     }
 }
 
+/// The outcome of deleting a resource that does not exist: nothing written.
+fn already_gone(dry_run: bool, resource: ResourceRef) -> Outcome {
+    removed(OutcomeKind::AlreadyGone, dry_run, resource, Vec::new())
+}
+
+/// The outcome of deleting `resource` with `write`.
+fn deleted_by(write: &PlannedWrite, dry_run: bool, resource: ResourceRef) -> Outcome {
+    removed(OutcomeKind::Removed, dry_run, resource, vec![write.clone()])
+}
+
 /// Deletes users and invitations: checks which exist (unknown ones are
 /// [`OutcomeKind::AlreadyGone`]), then one `DELETE /users` and one `DELETE /invites` for all
 /// (per `max_batch`).
@@ -598,15 +608,7 @@ async fn delete_users(run: &Run<'_>, users: Vec<(usize, ResourceRef)>) -> OpResu
         if existing.contains(&id) && seen.insert(id) {
             targets.push((index, resource));
         } else {
-            results.push((
-                index,
-                Ok(removed(
-                    OutcomeKind::AlreadyGone,
-                    dry_run,
-                    resource,
-                    Vec::new(),
-                )),
-            ));
+            results.push((index, Ok(already_gone(dry_run, resource))));
         }
     }
     for chunk in targets.chunks(run.max_batch()) {
@@ -629,17 +631,7 @@ async fn delete_user_chunk(run: &Run<'_>, chunk: &[(usize, ResourceRef)]) -> OpR
             run.record(&write);
             chunk
                 .iter()
-                .map(|(i, r)| {
-                    (
-                        *i,
-                        Ok(removed(
-                            OutcomeKind::Removed,
-                            dry_run,
-                            r.clone(),
-                            vec![write.clone()],
-                        )),
-                    )
-                })
+                .map(|(i, r)| (*i, Ok(deleted_by(&write, dry_run, r.clone()))))
                 .collect()
         }
         // Segment refuses the whole call when one id is unknown: someone deleted one
@@ -653,17 +645,7 @@ async fn delete_user_chunk(run: &Run<'_>, chunk: &[(usize, ResourceRef)]) -> OpR
         }
         Err(segment_api::Error::NotFound { .. }) => chunk
             .iter()
-            .map(|(i, r)| {
-                (
-                    *i,
-                    Ok(removed(
-                        OutcomeKind::AlreadyGone,
-                        dry_run,
-                        r.clone(),
-                        Vec::new(),
-                    )),
-                )
-            })
+            .map(|(i, r)| (*i, Ok(already_gone(dry_run, r.clone()))))
             .collect(),
         Err(e) => {
             let error = ProvisionError::api(format!("deleting users {}", ids.join(", ")), e);
@@ -699,15 +681,7 @@ async fn delete_invites(run: &Run<'_>, invites: Vec<(usize, ResourceRef)>) -> Op
                 let resource = invite_ref(email).unwrap_or(resource);
                 targets.push((index, resource, email.clone()));
             }
-            _ => results.push((
-                index,
-                Ok(removed(
-                    OutcomeKind::AlreadyGone,
-                    dry_run,
-                    resource,
-                    Vec::new(),
-                )),
-            )),
+            _ => results.push((index, Ok(already_gone(dry_run, resource)))),
         }
     }
     for chunk in targets.chunks(run.max_batch()) {
@@ -722,15 +696,7 @@ async fn delete_invites(run: &Run<'_>, invites: Vec<(usize, ResourceRef)>) -> Op
             Ok(()) => {
                 run.record(&write);
                 for (i, r, _) in chunk {
-                    results.push((
-                        *i,
-                        Ok(removed(
-                            OutcomeKind::Removed,
-                            dry_run,
-                            r.clone(),
-                            vec![write.clone()],
-                        )),
-                    ));
+                    results.push((*i, Ok(deleted_by(&write, dry_run, r.clone()))));
                 }
             }
             Err(e) => {

@@ -115,6 +115,28 @@ struct Change {
 /// The result of one entitlement applied after an account operation, with the entitlement.
 type FollowResult = (EntitlementId, Result<Outcome, ProvisionError>);
 
+/// Files each result of an operation that follows up an account (per `follow_of`: its
+/// index -> the account's index and the entitlement) under that account in `followed`, and
+/// pushes every other result to `rest`, in order.
+fn route_follow_ups(
+    results: impl IntoIterator<Item = (usize, Result<Outcome, ProvisionError>)>,
+    follow_of: &HashMap<usize, (usize, EntitlementId)>,
+    followed: &mut BTreeMap<usize, BTreeMap<usize, FollowResult>>,
+    rest: &mut OpResults,
+) {
+    for (index, result) in results {
+        match follow_of.get(&index) {
+            Some((account, entitlement)) => {
+                followed
+                    .entry(*account)
+                    .or_default()
+                    .insert(index, (entitlement.clone(), result));
+            }
+            None => rest.push((index, result)),
+        }
+    }
+}
+
 /// A resolved grant or revoke.
 #[derive(Debug)]
 enum Target {
@@ -977,30 +999,20 @@ impl Inner {
         // Follow-up results by account, in the order of the account's request.
         let mut followed: BTreeMap<usize, BTreeMap<usize, FollowResult>> = BTreeMap::new();
         let mut own_change_results: OpResults = Vec::new();
-        for (index, result) in change_results {
-            match follow_of.get(&index) {
-                Some((account, entitlement)) => {
-                    followed
-                        .entry(*account)
-                        .or_default()
-                        .insert(index, (entitlement.clone(), result));
-                }
-                None => own_change_results.push((index, result)),
-            }
-        }
+        route_follow_ups(
+            change_results,
+            follow_of,
+            &mut followed,
+            &mut own_change_results,
+        );
         report(&own_change_results);
         results.extend(own_change_results);
-        for (index, result) in batch_results.into_iter().flatten() {
-            match follow_of.get(&index) {
-                Some((account, entitlement)) => {
-                    followed
-                        .entry(*account)
-                        .or_default()
-                        .insert(index, (entitlement.clone(), result));
-                }
-                None => results.push((index, result)),
-            }
-        }
+        route_follow_ups(
+            batch_results.into_iter().flatten(),
+            follow_of,
+            &mut followed,
+            &mut results,
+        );
 
         // Merge each account with the entitlements that followed it.
         for (index, account) in account_results {

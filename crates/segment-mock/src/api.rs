@@ -898,29 +898,36 @@ fn user_permissions(ctx: &mut Ctx<'_>, id: &str, body: &[u8], add: bool) -> ApiR
         .iter()
         .position(|u| u.id == id)
         .ok_or_else(ApiError::not_found)?;
-    let new = parse_permission_inputs(ctx.ws, body, ctx.accept_unknown_resource_types)?;
-    let mut perms = std::mem::take(&mut ctx.ws.users[u].permissions);
-    merge_permissions(&mut perms, new, add);
-    let subject = add.then_some((id, "user"));
-    let out: Vec<Value> = perms
-        .iter()
-        .map(|p| access_permission_json(ctx.ws, p, subject))
-        .collect();
-    ctx.ws.users[u].permissions = perms;
-    Ok(ApiOk::ok(json!({"permissions": out})))
+    set_permissions(ctx, body, add, (id, "user"), |ws| {
+        &mut ws.users[u].permissions
+    })
 }
 
 fn group_permissions(ctx: &mut Ctx<'_>, id: &str, body: &[u8], add: bool) -> ApiResult {
     let g = find_group(ctx.ws, id)?;
+    set_permissions(ctx, body, add, (id, "group"), |ws| {
+        &mut ws.groups[g].permissions
+    })
+}
+
+/// Adds the permissions of `body` to (or puts them in place of) the set `slot` points at and
+/// answers the resulting set (naming `subject`, `(id, type)`, when adding).
+fn set_permissions(
+    ctx: &mut Ctx<'_>,
+    body: &[u8],
+    add: bool,
+    subject: (&str, &str),
+    slot: impl Fn(&mut Workspace) -> &mut Vec<Permission>,
+) -> ApiResult {
     let new = parse_permission_inputs(ctx.ws, body, ctx.accept_unknown_resource_types)?;
-    let mut perms = std::mem::take(&mut ctx.ws.groups[g].permissions);
+    let mut perms = std::mem::take(slot(ctx.ws));
     merge_permissions(&mut perms, new, add);
-    let subject = add.then_some((id, "group"));
+    let subject = add.then_some(subject);
     let out: Vec<Value> = perms
         .iter()
         .map(|p| access_permission_json(ctx.ws, p, subject))
         .collect();
-    ctx.ws.groups[g].permissions = perms;
+    *slot(ctx.ws) = perms;
     Ok(ApiOk::ok(json!({"permissions": out})))
 }
 

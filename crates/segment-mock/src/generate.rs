@@ -863,17 +863,7 @@ fn kebab(s: &str) -> String {
 }
 
 fn unique(seen: &mut HashSet<String>, base: String) -> String {
-    if seen.insert(base.clone()) {
-        return base;
-    }
-    let mut n = 2;
-    loop {
-        let candidate = format!("{base}_{n}");
-        if seen.insert(candidate.clone()) {
-            return candidate;
-        }
-        n += 1;
-    }
+    first_unseen(seen, base.clone(), |n| format!("{base}_{n}"))
 }
 
 fn unique_email(seen: &mut HashSet<String>, local: &str, domain: &str) -> String {
@@ -881,13 +871,23 @@ fn unique_email(seen: &mut HashSet<String>, local: &str, domain: &str) -> String
         |c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'),
         "",
     );
-    let first = format!("{local}@{domain}");
+    first_unseen(seen, format!("{local}@{domain}"), |n| {
+        format!("{local}{n}@{domain}")
+    })
+}
+
+/// The first of `first`, `numbered(2)`, `numbered(3)`, ... not yet in `seen`, added to it.
+fn first_unseen(
+    seen: &mut HashSet<String>,
+    first: String,
+    numbered: impl Fn(u32) -> String,
+) -> String {
     if seen.insert(first.clone()) {
         return first;
     }
     let mut n = 2;
     loop {
-        let candidate = format!("{local}{n}@{domain}");
+        let candidate = numbered(n);
         if seen.insert(candidate.clone()) {
             return candidate;
         }

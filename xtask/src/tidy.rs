@@ -42,6 +42,10 @@ pub(crate) const DEP_RULES: &[DepRule] = &[
         forbidden: &["reqwest", "hyper", "tokio", "axum", "segment-*"],
     },
     DepRule {
+        krate: "baton-access",
+        forbidden: &["reqwest", "hyper", "tokio", "axum", "segment-*"],
+    },
+    DepRule {
         krate: "segment-api",
         forbidden: &[
             "baton-model",

@@ -62,7 +62,7 @@ mod writer;
 pub use container::{C1Z_V1_MAGIC, C1Z_V3_MAGIC, DEFAULT_MAX_DECODED_SIZE};
 pub use error::{C1zError, ObjectKind, Result};
 pub use reader::{
-    C1zReader, EntitlementFilter, GrantFilter, MAX_PAGE_SIZE, Page, PageRequest, ReaderOptions,
-    ResourceFilter, Rows, SyncRun, SyncStats, SyncView,
+    C1zReader, EntitlementFilter, ExternalIds, GrantFilter, MAX_PAGE_SIZE, Page, PageRequest,
+    ReaderOptions, ResourceFilter, Rows, SyncRun, SyncStats, SyncView,
 };
 pub use writer::{C1zWriter, WriteCounts, WriteSummary, WriterOptions};

@@ -7,10 +7,12 @@
 //! `.c1z` itself is never written). It does so lazily: an index is built the first time a
 //! filtered listing needs it, so opening a file and reading everything stays fast.
 
+mod keys;
 mod listing;
 mod rows;
 mod view;
 
+pub use keys::ExternalIds;
 pub use listing::{
     EntitlementFilter, GrantFilter, MAX_PAGE_SIZE, Page, PageRequest, ResourceFilter, SyncRun,
     SyncStats,

@@ -274,7 +274,7 @@ pub(crate) async fn run(global: &GlobalArgs, action: Action, dry_run: bool) -> a
                     value["noop"] = json!(outcome.is_noop());
                     output::out_json(&value);
                 }
-                OutputFormat::Text => {
+                OutputFormat::Text | OutputFormat::Csv => {
                     output::out(&outcome.to_string());
                     if outcome.dry_run {
                         for write in &outcome.writes {
@@ -319,7 +319,7 @@ async fn apply(global: &GlobalArgs, provisioner: &Provisioner, path: &Path) -> a
             value["success"] = json!(report.is_success());
             output::out_json(&value);
         }
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Csv => {
             for op in &report.results {
                 output::out(&op.to_string());
             }

@@ -1,6 +1,7 @@
 //! The sync view: listings, lookups and counts of one sync, as SQL queries on the object tables.
 
 use super::C1zReader;
+use super::keys::ExternalIds;
 use super::listing::{
     EntitlementFilter, GrantFilter, MAX_PAGE_SIZE, Page, PageRequest, ResourceFilter, SyncRun,
     SyncStats,
@@ -32,7 +33,7 @@ pub(super) struct TableQuery {
 }
 
 impl TableQuery {
-    fn new(kind: ObjectKind) -> Self {
+    pub(super) fn new(kind: ObjectKind) -> Self {
         let table = match kind {
             ObjectKind::ResourceType => "v1_resource_types",
             ObjectKind::Resource => "v1_resources",
@@ -270,6 +271,13 @@ impl<'r> SyncView<'r> {
     /// Every grant matching `filter`, in row order.
     pub fn grants(&self, filter: &GrantFilter) -> Rows<'_, 'r, pb::Grant> {
         self.iter(Self::grant_query(filter))
+    }
+
+    /// Every external id of `kind` in this sync, in ascending byte order, read page by page
+    /// through the unique `(external_id, sync_id)` index (no lookup index is built): the input
+    /// of a merge-join, e.g. a diff of two syncs.
+    pub fn external_ids(&self, kind: ObjectKind) -> ExternalIds<'_, 'r> {
+        ExternalIds::new(self, kind)
     }
 
     /// The resource type with this id.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{BoolishValueParser, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use segment_api::Token;
-use segment_connector::scheme;
+use segment_scheme as scheme;
 
 /// Shown at the end of `segment-cli --help`.
 pub(crate) const AFTER_HELP: &str = "\

@@ -353,6 +353,10 @@ impl Inherit<'_, '_, '_> {
                 continue;
             }
             let Some(e) = &g.entitlement else { continue };
+            // A loop back to an entitlement already on this path adds nothing.
+            if self.visiting.contains(&e.id) {
+                continue;
+            }
             let mut next_via = vec![owner.clone()];
             next_via.extend(via.iter().cloned());
             self.out.insert(Raw {
@@ -362,11 +366,10 @@ impl Inherit<'_, '_, '_> {
                 resource: entitlement_resource(&g).unwrap_or_default(),
                 grant_id: g.id.clone(),
             });
-            if self.visiting.insert(e.id.clone()) {
-                let result = self.inherit(&e.id, &next_via);
-                self.visiting.remove(&e.id);
-                result?;
-            }
+            self.visiting.insert(e.id.clone());
+            let result = self.inherit(&e.id, &next_via);
+            self.visiting.remove(&e.id);
+            result?;
         }
         Ok(())
     }

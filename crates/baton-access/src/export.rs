@@ -5,7 +5,7 @@
 
 use crate::error::{AccessError, Result};
 use crate::expansion;
-use crate::holdings::{HOLDING_COLUMNS, Holding, Named, who_has};
+use crate::holdings::{HOLDING_COLUMNS, Holding, Named, who_has_all};
 use crate::listing::{ENTITLEMENT_COLUMNS, entitlements};
 use crate::names::Names;
 use crate::table::{OutputFormat, TableWriter};
@@ -201,11 +201,10 @@ fn grants<W: Write>(view: &SyncView<'_>, out: &mut TableWriter<W>) -> Result<()>
         };
         out.row(&holding.values())?;
     }
-    for e in expandable {
-        for h in who_has(view, &e)? {
-            if !h.via.is_empty() {
-                out.row(&h.values())?;
-            }
+    let expandable: Vec<String> = expandable.into_iter().collect();
+    for h in who_has_all(view, &expandable)? {
+        if !h.via.is_empty() {
+            out.row(&h.values())?;
         }
     }
     Ok(())

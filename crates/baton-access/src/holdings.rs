@@ -18,7 +18,7 @@ use crate::expansion::{self, Expansion};
 use crate::names::Names;
 use baton_c1z::{EntitlementFilter, GrantFilter, SyncView};
 use baton_model::pb;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// Columns of a holding row (see [`Holding::values`]).
 pub const HOLDING_COLUMNS: &[&str] = &[
@@ -173,100 +173,146 @@ pub fn who_has(view: &SyncView<'_>, target: &str) -> Result<Vec<Holding>> {
             }
         }
     };
-    let mut raw = BTreeSet::new();
-    for e in &entitlements {
-        let mut walk = Holders {
-            view,
-            names: &mut names,
-            target: e,
-            out: &mut raw,
-            visiting: HashSet::from([e.clone()]),
-        };
-        walk.holders(e, &[], None, &[], true)?;
-    }
+    let raw = holders(view, &mut names, &entitlements)?;
     finish(&mut names, raw)
 }
 
-/// The recursive walk of [`who_has`] for one target entitlement.
-struct Holders<'a, 'v, 'r> {
-    view: &'v SyncView<'r>,
-    names: &'a mut Names<'v, 'r>,
-    target: &'a str,
-    out: &'a mut BTreeSet<Raw>,
-    visiting: HashSet<String>,
+/// Every holding of `entitlements` (several at once, e.g. for an export).
+pub(crate) fn who_has_all(view: &SyncView<'_>, entitlements: &[String]) -> Result<Vec<Holding>> {
+    let mut names = Names::new(view);
+    let raw = holders(view, &mut names, entitlements)?;
+    finish(&mut names, raw)
 }
 
-impl Holders<'_, '_, '_> {
-    /// Records the holders of `source` as holders of the target (through `via`, under the
-    /// conditions of `chain`), following expansions when `follow`.
-    fn holders(
-        &mut self,
-        source: &str,
-        via: &[(String, String)],
-        origin: Option<&str>,
-        chain: &[Expansion],
-        follow: bool,
-    ) -> Result<()> {
-        let filter = GrantFilter {
-            entitlement_id: Some(source.to_owned()),
-            ..GrantFilter::default()
-        };
-        let grants: Vec<pb::Grant> = self.view.grants(&filter).collect::<Result<_, _>>()?;
-        for g in &grants {
-            let Some(principal) = principal_of(g) else {
-                continue;
-            };
-            if chain.iter().all(|x| x.admits(&principal.0)) {
-                let resource = if via.is_empty() {
-                    entitlement_resource(g)
-                } else {
-                    None
+/// One step of [`holders`]: the holders of `source` hold `target` (through `via`, under the
+/// conditions of `chain`); their expansions are followed when `follow`.
+struct Step {
+    source: String,
+    target: String,
+    via: Vec<(String, String)>,
+    origin: Option<String>,
+    chain: Vec<Expansion>,
+    follow: bool,
+    /// The entitlements on this path (a path never enters one twice).
+    path: Vec<String>,
+}
+
+/// The walk behind [`who_has`], breadth first: the grants of every entitlement of one level
+/// come from one listing (one scan of the grants when the file has no lookup index).
+fn holders(
+    view: &SyncView<'_>,
+    names: &mut Names<'_, '_>,
+    entitlements: &[String],
+) -> Result<BTreeSet<Raw>> {
+    let mut raw = BTreeSet::new();
+    let mut level: Vec<Step> = entitlements
+        .iter()
+        .map(|e| Step {
+            source: e.clone(),
+            target: e.clone(),
+            via: Vec::new(),
+            origin: None,
+            chain: Vec::new(),
+            follow: true,
+            path: vec![e.clone()],
+        })
+        .collect();
+    while !level.is_empty() {
+        let sources: BTreeSet<String> = level.iter().map(|s| s.source.clone()).collect();
+        let grants = grants_of_entitlements(view, sources)?;
+        let mut next = Vec::new();
+        for step in &level {
+            for g in grants.get(&step.source).into_iter().flatten() {
+                let Some(principal) = principal_of(g) else {
+                    continue;
                 };
-                self.out.insert(Raw {
-                    entitlement_id: self.target.to_owned(),
-                    principal: principal.clone(),
-                    via: via.to_vec(),
-                    resource: resource.unwrap_or_default(),
-                    grant_id: origin.unwrap_or(&g.id).to_owned(),
-                });
-            }
-            if !follow {
-                continue;
-            }
-            let Some(exp) = expansion::of(g) else {
-                continue;
-            };
-            for s in &exp.sources {
-                if !self.visiting.insert(s.clone()) {
+                if step.chain.iter().all(|x| x.admits(&principal.0)) {
+                    raw.insert(Raw {
+                        entitlement_id: step.target.clone(),
+                        principal: principal.clone(),
+                        via: step.via.clone(),
+                        resource: entitlement_resource(g).unwrap_or_default(),
+                        grant_id: step.origin.clone().unwrap_or_else(|| g.id.clone()),
+                    });
+                }
+                if !step.follow {
                     continue;
                 }
-                let owner = self
-                    .names
-                    .entitlement(s)?
-                    .and_then(|e| e.resource)
-                    .and_then(|r| r.id)
-                    .map(|id| pair(&id))
-                    .unwrap_or_else(|| principal.clone());
-                let mut next_via = via.to_vec();
-                next_via.push(owner);
-                let mut next_chain = chain.to_vec();
-                next_chain.push(exp.clone());
-                let result = self.holders(
-                    s,
-                    &next_via,
-                    Some(origin.unwrap_or(&g.id)),
-                    &next_chain,
-                    !exp.shallow,
-                );
-                self.visiting.remove(s);
-                result?;
+                let Some(exp) = expansion::of(g) else {
+                    continue;
+                };
+                for s in &exp.sources {
+                    if step.path.contains(s) {
+                        continue;
+                    }
+                    let owner = names
+                        .entitlement(s)?
+                        .and_then(|e| e.resource)
+                        .and_then(|r| r.id)
+                        .map(|id| pair(&id))
+                        .unwrap_or_else(|| principal.clone());
+                    let mut via = step.via.clone();
+                    via.push(owner);
+                    let mut chain = step.chain.clone();
+                    chain.push(exp.clone());
+                    let mut path = step.path.clone();
+                    path.push(s.clone());
+                    next.push(Step {
+                        source: s.clone(),
+                        target: step.target.clone(),
+                        via,
+                        origin: Some(step.origin.clone().unwrap_or_else(|| g.id.clone())),
+                        chain,
+                        follow: !exp.shallow,
+                        path,
+                    });
+                }
             }
         }
-        Ok(())
+        level = next;
     }
+    Ok(raw)
+}
+
+/// Entitlement ids per listing (bounded SQL parameter lists).
+const BATCH: usize = 500;
+
+/// The grants of each of `entitlements`.
+fn grants_of_entitlements(
+    view: &SyncView<'_>,
+    entitlements: BTreeSet<String>,
+) -> Result<HashMap<String, Vec<pb::Grant>>> {
+    let all: Vec<String> = entitlements.into_iter().collect();
+    let mut out: HashMap<String, Vec<pb::Grant>> = HashMap::new();
+    for chunk in all.chunks(BATCH) {
+        let filter = GrantFilter {
+            entitlement_ids: chunk.to_vec(),
+            ..GrantFilter::default()
+        };
+        for g in view.grants(&filter) {
+            let g = g?;
+            let id = g
+                .entitlement
+                .as_ref()
+                .map(|e| e.id.clone())
+                .unwrap_or_default();
+            out.entry(id).or_default().push(g);
+        }
+    }
+    Ok(out)
+}
+
+/// An entitlement a principal holds, and how.
+struct Held {
+    entitlement: String,
+    via: Vec<(String, String)>,
+    path: Vec<String>,
 }
 
 /// Everything `principal` holds, directly or inherited, sorted by entitlement and path.
+///
+/// Breadth first: one listing for the principal's grants, then one per level of inheritance
+/// for the grants of every owner (group) met on that level.
 pub fn access(view: &SyncView<'_>, principal: &pb::ResourceId) -> Result<Vec<Holding>> {
     let mut names = Names::new(view);
     let me = pair(principal);
@@ -274,102 +320,106 @@ pub fn access(view: &SyncView<'_>, principal: &pb::ResourceId) -> Result<Vec<Hol
         principal: Some(principal.clone()),
         ..GrantFilter::default()
     };
-    let direct: Vec<pb::Grant> = view.grants(&filter).collect::<Result<_, _>>()?;
     let mut raw = BTreeSet::new();
-    let mut walk = Inherit {
-        view,
-        names: &mut names,
-        principal: &me,
-        expandable_by_owner: HashMap::new(),
-        out: &mut raw,
-        visiting: HashSet::new(),
-    };
-    for g in &direct {
+    let mut level = Vec::new();
+    for g in view.grants(&filter) {
+        let g = g?;
         let Some(e) = &g.entitlement else { continue };
-        walk.out.insert(Raw {
+        raw.insert(Raw {
             entitlement_id: e.id.clone(),
             principal: me.clone(),
             via: Vec::new(),
-            resource: entitlement_resource(g).unwrap_or_default(),
+            resource: entitlement_resource(&g).unwrap_or_default(),
             grant_id: g.id.clone(),
         });
-        walk.visiting.insert(e.id.clone());
-        let result = walk.inherit(&e.id, &[]);
-        walk.visiting.remove(&e.id);
-        result?;
+        level.push(Held {
+            entitlement: e.id.clone(),
+            via: Vec::new(),
+            path: vec![e.id.clone()],
+        });
+    }
+    // Expandable grants held by each owner of a source entitlement.
+    let mut expandable: HashMap<(String, String), Vec<(pb::Grant, Expansion)>> = HashMap::new();
+    while !level.is_empty() {
+        let mut owners = Vec::with_capacity(level.len());
+        for held in &level {
+            owners.push(
+                names
+                    .entitlement(&held.entitlement)?
+                    .and_then(|e| e.resource)
+                    .and_then(|r| r.id)
+                    .map(|id| pair(&id)),
+            );
+        }
+        let missing: BTreeSet<(String, String)> = owners
+            .iter()
+            .flatten()
+            .filter(|o| !expandable.contains_key(*o))
+            .cloned()
+            .collect();
+        load_expandable(view, missing, &mut expandable)?;
+        let mut next = Vec::new();
+        for (held, owner) in level.iter().zip(owners) {
+            let Some(owner) = owner else { continue };
+            for (g, x) in expandable.get(&owner).into_iter().flatten() {
+                if !x.sources.contains(&held.entitlement)
+                    || (x.shallow && !held.via.is_empty())
+                    || !x.admits(&me.0)
+                {
+                    continue;
+                }
+                let Some(e) = &g.entitlement else { continue };
+                // A loop back to an entitlement already on this path adds nothing.
+                if held.path.contains(&e.id) {
+                    continue;
+                }
+                let mut via = vec![owner.clone()];
+                via.extend(held.via.iter().cloned());
+                raw.insert(Raw {
+                    entitlement_id: e.id.clone(),
+                    principal: me.clone(),
+                    via: via.clone(),
+                    resource: entitlement_resource(g).unwrap_or_default(),
+                    grant_id: g.id.clone(),
+                });
+                let mut path = held.path.clone();
+                path.push(e.id.clone());
+                next.push(Held {
+                    entitlement: e.id.clone(),
+                    via,
+                    path,
+                });
+            }
+        }
+        level = next;
     }
     finish(&mut names, raw)
 }
 
-/// The recursive walk of [`access`].
-struct Inherit<'a, 'v, 'r> {
-    view: &'v SyncView<'r>,
-    names: &'a mut Names<'v, 'r>,
-    principal: &'a (String, String),
-    /// Expandable grants of each resource (owner of source entitlements), with their expansion.
-    expandable_by_owner: HashMap<(String, String), Vec<(pb::Grant, Expansion)>>,
-    out: &'a mut BTreeSet<Raw>,
-    visiting: HashSet<String>,
-}
-
-impl Inherit<'_, '_, '_> {
-    /// Records what holding `held` (through `via`) gives by expansion, transitively.
-    fn inherit(&mut self, held: &str, via: &[(String, String)]) -> Result<()> {
-        let Some(owner) = self
-            .names
-            .entitlement(held)?
-            .and_then(|e| e.resource)
-            .and_then(|r| r.id)
-            .map(|id| pair(&id))
-        else {
-            return Ok(());
+/// Lists the grants of `owners` (as principals) and keeps the expandable ones, per owner.
+fn load_expandable(
+    view: &SyncView<'_>,
+    owners: BTreeSet<(String, String)>,
+    into: &mut HashMap<(String, String), Vec<(pb::Grant, Expansion)>>,
+) -> Result<()> {
+    let owners: Vec<(String, String)> = owners.into_iter().collect();
+    for chunk in owners.chunks(BATCH) {
+        for o in chunk {
+            into.entry(o.clone()).or_default();
+        }
+        let filter = GrantFilter {
+            principals: chunk.iter().map(rid).collect(),
+            ..GrantFilter::default()
         };
-        if !self.expandable_by_owner.contains_key(&owner) {
-            let filter = GrantFilter {
-                principal: Some(rid(&owner)),
-                ..GrantFilter::default()
-            };
-            let mut found = Vec::new();
-            for g in self.view.grants(&filter) {
-                let g = g?;
-                if let Some(x) = expansion::of(&g) {
-                    found.push((g, x));
-                }
-            }
-            self.expandable_by_owner.insert(owner.clone(), found);
-        }
-        let feeds: Vec<(pb::Grant, Expansion)> = self
-            .expandable_by_owner
-            .get(&owner)
-            .map(|v| {
-                v.iter()
-                    .filter(|(_, x)| x.sources.iter().any(|s| s == held))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (g, x) in feeds {
-            if (x.shallow && !via.is_empty()) || !x.admits(&self.principal.0) {
+        for g in view.grants(&filter) {
+            let g = g?;
+            let (Some(x), Some(p)) = (expansion::of(&g), principal_of(&g)) else {
                 continue;
-            }
-            let Some(e) = &g.entitlement else { continue };
-            let mut next_via = vec![owner.clone()];
-            next_via.extend(via.iter().cloned());
-            self.out.insert(Raw {
-                entitlement_id: e.id.clone(),
-                principal: self.principal.clone(),
-                via: next_via.clone(),
-                resource: entitlement_resource(&g).unwrap_or_default(),
-                grant_id: g.id.clone(),
-            });
-            if self.visiting.insert(e.id.clone()) {
-                let result = self.inherit(&e.id, &next_via);
-                self.visiting.remove(&e.id);
-                result?;
-            }
+            };
+            into.entry(p).or_default().push((g, x));
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Names the raw holdings, in order.

@@ -42,6 +42,11 @@ pub struct ReaderOptions {
     pub max_decoded_size: u64,
     /// SQLite page cache, in KiB (default 16 MiB).
     pub cache_size_kib: u32,
+    /// Whether a filtered listing builds the lookup index it needs on the private copy the
+    /// first time (default `true`: later listings are then instant). `false` scans the table
+    /// instead, which is cheaper for a few listings on a large file (one scan costs a fraction
+    /// of building an index); an index the file already has is used either way.
+    pub lookup_indexes: bool,
 }
 
 impl Default for ReaderOptions {
@@ -50,6 +55,7 @@ impl Default for ReaderOptions {
             temp_dir: None,
             max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
             cache_size_kib: 16 * 1024,
+            lookup_indexes: true,
         }
     }
 }
@@ -65,6 +71,12 @@ impl ReaderOptions {
     #[must_use]
     pub fn with_max_decoded_size(mut self, bytes: u64) -> Self {
         self.max_decoded_size = bytes;
+        self
+    }
+    /// Sets [`ReaderOptions::lookup_indexes`].
+    #[must_use]
+    pub fn with_lookup_indexes(mut self, build: bool) -> Self {
+        self.lookup_indexes = build;
         self
     }
     /// Sets [`ReaderOptions::cache_size_kib`].
@@ -164,7 +176,8 @@ impl C1zReader {
             path,
             has_sync_type,
             has_parent_sync_id,
-            ensured: Cell::new(0),
+            // Without lazy indexes every lookup index counts as already handled.
+            ensured: Cell::new(if options.lookup_indexes { 0 } else { u32::MAX }),
             prefetching: Cell::new(0),
         })
     }

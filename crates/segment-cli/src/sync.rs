@@ -122,7 +122,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
             output::out(&summary_text(&report));
             if demo.is_some() {
                 output::out(&format!(
-                    "\nInspect it with the baton CLI, e.g.: baton resources -f {}",
+                    "\nReview it: segment-cli -f {} stats (also who-has, access, diff, export; see --help)",
                     report.path.display()
                 ));
             }

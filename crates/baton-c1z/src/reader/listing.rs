@@ -97,6 +97,11 @@ pub struct GrantFilter {
     pub principal: Option<pb::ResourceId>,
     /// Only grants whose principal type is one of these (ignored when empty).
     pub principal_resource_type_ids: Vec<String>,
+    /// Only grants of one of these entitlement ids (ignored when empty): one listing for
+    /// several entitlements.
+    pub entitlement_ids: Vec<String>,
+    /// Only grants to one of these principals (ignored when empty).
+    pub principals: Vec<pb::ResourceId>,
 }
 
 /// Object counts of one sync (what `baton stats` shows).

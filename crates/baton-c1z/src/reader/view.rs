@@ -61,6 +61,24 @@ impl TableQuery {
         self.eq(id_column, &id.resource);
     }
 
+    /// `(a, b) IN ((?, ?), ...)` over resource ids.
+    fn pair_one_of(&mut self, type_column: &str, id_column: &str, ids: &[pb::ResourceId]) {
+        if ids.is_empty() {
+            return;
+        }
+        self.conds
+            .push_str(&format!(" AND ({type_column}, {id_column}) IN (VALUES "));
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.conds.push_str(", ");
+            }
+            self.conds.push_str("(?, ?)");
+            self.args.push(Value::Text(id.resource_type.clone()));
+            self.args.push(Value::Text(id.resource.clone()));
+        }
+        self.conds.push(')');
+    }
+
     fn one_of(&mut self, column: &str, values: &[String]) {
         if values.is_empty() {
             return;
@@ -222,6 +240,18 @@ impl<'r> SyncView<'r> {
             "principal_resource_type_id",
             &filter.principal_resource_type_ids,
         );
+        if !filter.entitlement_ids.is_empty() {
+            q.one_of("entitlement_id", &filter.entitlement_ids);
+            q.indexes.push(schema::IDX_GRANTS_ENTITLEMENT);
+        }
+        if !filter.principals.is_empty() {
+            q.pair_one_of(
+                "principal_resource_type_id",
+                "principal_resource_id",
+                &filter.principals,
+            );
+            q.indexes.push(schema::IDX_GRANTS_PRINCIPAL);
+        }
         q
     }
 

@@ -236,8 +236,10 @@ fn table(format: Rows, columns: &[&str]) -> anyhow::Result<TableWriter<impl Writ
     Ok(TableWriter::new(std::io::stdout().lock(), format, columns)?)
 }
 
+/// Opens `path` read-only. Filtered listings scan instead of building a lookup index: a review
+/// command runs a few listings, and on a large file one scan costs a fraction of an index build.
 fn open(global: &GlobalArgs, path: &Path) -> anyhow::Result<C1zReader> {
-    let mut options = ReaderOptions::default();
+    let mut options = ReaderOptions::default().with_lookup_indexes(false);
     if let Some(dir) = &global.c1z_temp_dir {
         options = options.with_temp_dir(dir);
     }

@@ -12,12 +12,12 @@
 //! and it never prints: diagnostics go through `tracing`, results through return values. The
 //! API token never reaches a log line, an error or the file.
 
-mod budget;
-mod engine;
 mod error;
-mod sink;
+mod request_count;
+mod sync;
+mod writer_thread;
 
-pub use budget::{FUNCTION_KINDS, WorkspaceSizes, min_requests, pages};
-pub use engine::{DEFAULT_CONCURRENCY, SkippedType, SyncOptions, SyncReport, sync};
 pub use error::SyncError;
-pub use sink::SyncProgress;
+pub use request_count::{FUNCTION_KINDS, WorkspaceSizes, min_requests, pages};
+pub use sync::{DEFAULT_CONCURRENCY, SkippedType, SyncOptions, SyncReport, sync};
+pub use writer_thread::SyncProgress;

@@ -1,5 +1,5 @@
-//! The request budget of a sync: what a full (or restricted) sync must at least ask
-//! (mapping-spec.md "Request budget").
+//! Request counting: the fewest requests a full (or restricted) sync must make, which the
+//! report compares the requests actually made against.
 
 use std::collections::BTreeSet;
 

@@ -29,7 +29,7 @@ mod report;
 mod scheduling;
 mod state;
 
-pub use options::{DEFAULT_CONCURRENCY, SyncOptions};
+pub use options::{DEFAULT_CONCURRENCY, SyncDepth, SyncOptions};
 pub use report::{SkippedType, SyncReport};
 use state::Engine;
 
@@ -60,7 +60,7 @@ async fn run(
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     validate(options)?;
-    let plan = FetchPlan::new(options.resource_types.as_ref());
+    let plan = FetchPlan::new(options.resource_types.as_ref(), options.depth);
     let before = session.stats();
     let client = session.client().clone();
 
@@ -144,7 +144,12 @@ async fn run(
         entitlements: summary.counts.entitlements,
         grants: summary.counts.grants,
         requests: stats.requests,
-        min_requests: min_requests(&sizes, page_size, options.resource_types.as_ref()),
+        min_requests: min_requests(
+            &sizes,
+            page_size,
+            options.resource_types.as_ref(),
+            options.depth,
+        ),
         sizes,
         retries: stats.retries,
         rate_limited: stats.rate_limited,

@@ -18,6 +18,8 @@ pub struct SyncOptions {
     /// Sync only these resource types (ids as in [`segment_scheme`]; the workspace is always
     /// synced). `None` = every type.
     pub resource_types: Option<BTreeSet<String>>,
+    /// How far below the resources the sync goes. Default [`SyncDepth::Full`].
+    pub depth: SyncDepth,
     /// Finished syncs kept in the file, the new one included (0 = keep all). Default 2.
     pub keep_syncs: usize,
     /// Directory for the writer's temporary database; `None` = the OS temp dir.
@@ -31,6 +33,7 @@ impl Default for SyncOptions {
         Self {
             concurrency: DEFAULT_CONCURRENCY,
             resource_types: None,
+            depth: SyncDepth::Full,
             keep_syncs: 2,
             temp_dir: None,
             progress: None,
@@ -57,6 +60,23 @@ impl SyncOptions {
         self
     }
 
+    /// Without grants: resources and entitlements only (baton's `--skip-grants`). Group member
+    /// and invitee listings are not requested; permissions still are, because role and scoped
+    /// entitlements are derived from them.
+    #[must_use]
+    pub fn with_skip_grants(mut self) -> Self {
+        self.depth = SyncDepth::SkipGrants;
+        self
+    }
+
+    /// Resources only (baton's `--skip-entitlements-and-grants`): no per-user or per-group
+    /// request is made. Roles that appear only in permissions are therefore not synthesised.
+    #[must_use]
+    pub fn with_skip_entitlements_and_grants(mut self) -> Self {
+        self.depth = SyncDepth::SkipEntitlementsAndGrants;
+        self
+    }
+
     /// Keeping this many finished syncs.
     #[must_use]
     pub fn with_keep_syncs(mut self, keep: usize) -> Self {
@@ -76,5 +96,30 @@ impl SyncOptions {
     pub fn with_progress(mut self, progress: Arc<SyncProgress>) -> Self {
         self.progress = Some(progress);
         self
+    }
+}
+
+/// How far below the resources a sync goes (a service runner's sync scope).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyncDepth {
+    /// Resources, entitlements and grants.
+    #[default]
+    Full,
+    /// Resources and entitlements.
+    SkipGrants,
+    /// Resources only.
+    SkipEntitlementsAndGrants,
+}
+
+impl SyncDepth {
+    /// Whether entitlements are written.
+    pub fn entitlements(self) -> bool {
+        self != Self::SkipEntitlementsAndGrants
+    }
+
+    /// Whether grants are written.
+    pub fn grants(self) -> bool {
+        self == Self::Full
     }
 }

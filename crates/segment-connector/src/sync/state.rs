@@ -193,6 +193,9 @@ impl Engine {
     }
 
     pub(super) async fn put_entitlement(&mut self, e: pb::Entitlement) -> Result<(), Failure> {
+        if !self.plan.entitlements {
+            return Ok(());
+        }
         self.send(Obj::Entitlement(Box::new(e))).await
     }
 
@@ -202,6 +205,9 @@ impl Engine {
         principal: PrincipalType,
         principal_id: &str,
     ) -> Result<(), Failure> {
+        if !self.plan.grants {
+            return Ok(());
+        }
         match mapping::grant(entitlement, principal, principal_id) {
             Ok(g) => self.send(Obj::Grant(Box::new(g))).await,
             Err(e) => {

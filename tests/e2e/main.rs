@@ -7,6 +7,7 @@
 mod c1z;
 mod common;
 mod errors;
+mod faults;
 mod generated;
 mod provision;
 mod review_fixes;

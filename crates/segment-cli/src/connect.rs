@@ -58,6 +58,7 @@ pub(crate) fn session(
         .timeout(Duration::from_secs(global.http_timeout_seconds))
         .retry_policy(RetryPolicy {
             max_attempts: global.retries.saturating_add(1),
+            rate_limit_budget: Duration::from_secs(global.rate_limit_wait_seconds),
             ..RetryPolicy::default()
         })
         .user_agent(concat!("segment-cli/", env!("CARGO_PKG_VERSION")));

@@ -167,8 +167,9 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) rate_limit_wait_seconds: u64,
 
-    /// Client-side limit of read requests per minute (0 = none; the server's rate-limit
-    /// headers are followed either way) [default: 1000].
+    /// Client-side limit of read requests per minute [default: none: reads go at full
+    /// concurrency, paced by the server's rate-limit headers and 429 answers, which are
+    /// followed either way].
     #[arg(
         long,
         env = "BATON_MAX_READS_PER_MINUTE",

@@ -101,6 +101,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
                     "seed": demo.spec.seed,
                 });
             }
+            value["pace"] = json!(session.pacer().summary());
             output::out_json(&value);
         }
         OutputFormat::Text => {
@@ -120,6 +121,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
                 ));
             }
             output::out(&summary_text(&report));
+            output::out(&format!("  pace          {}", session.pacer().summary()));
             if demo.is_some() {
                 output::out(&format!(
                     "\nInspect it with the baton CLI, e.g.: baton resources -f {}",

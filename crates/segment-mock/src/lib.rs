@@ -41,6 +41,7 @@ mod ids;
 mod model;
 mod query;
 mod ratelimit;
+mod reply;
 mod server;
 
 pub use config::{DEFAULT_TOKEN, Faults, Features, MockConfig, Plan};

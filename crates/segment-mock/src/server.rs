@@ -27,12 +27,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::{self, ApiError, ApiOk, Ctx, PLAN_MESSAGE, Route};
+use crate::api::{self, Ctx, Route};
 use crate::config::{Faults, Features, MockConfig, Plan};
 use crate::ids::{hash_strs, splitmix64, unit_f64};
 use crate::model::Workspace;
 use crate::query::Query;
 use crate::ratelimit::{Class, Limiter, RateLimits, Verdict};
+use crate::reply::{ApiError, ApiOk, PLAN_MESSAGE};
 use crate::{MockError, admin};
 
 /// Media type of successful v1 responses.

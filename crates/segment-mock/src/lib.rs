@@ -35,10 +35,12 @@
 mod admin;
 mod api;
 mod config;
+mod conn;
 mod error;
 mod generate;
 mod ids;
 mod model;
+mod pipeline;
 mod query;
 mod ratelimit;
 mod reply;

@@ -9,6 +9,7 @@ mod c1z;
 mod c1z_safety;
 mod common;
 mod errors;
+mod faults;
 mod generated;
 mod provision;
 mod review_fixes;

@@ -29,6 +29,7 @@ async fn demo_sync_needs_no_token_and_prints_the_summary() {
         "requests",
         "minimum",
         "elapsed",
+        "pace          no client-side read cap",
     ] {
         assert!(
             out.stdout.contains(needle),

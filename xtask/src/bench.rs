@@ -1,6 +1,8 @@
 //! `cargo xtask bench [criterion|scale|all]`: the project's speed and memory measurements.
 //!
 //! * `criterion` (default): `cargo bench` for the crates that carry criterion benches.
+//! * `sync-matrix`: the sync matrix under server rate limits (see the `sync_matrix` module),
+//!   which writes its table into docs/BENCHMARKS.md.
 //! * `scale`: release builds of the scale examples that produce the figures recorded in
 //!   docs/BENCHMARKS.md (1,000,000-grant c1z write/read; a 2,000-user sync against the fake
 //!   server with 20 ms latency at several concurrencies), each reporting its own peak RSS.
@@ -22,6 +24,7 @@ const SYNC_CONCURRENCY: &[u32] = &[1, 4, 16, 32];
 pub(crate) enum Which {
     Criterion,
     Scale,
+    SyncMatrix,
     All,
 }
 
@@ -30,6 +33,7 @@ impl Which {
         match arg {
             None | Some("criterion") => Some(Self::Criterion),
             Some("scale") => Some(Self::Scale),
+            Some("sync-matrix") => Some(Self::SyncMatrix),
             Some("all") => Some(Self::All),
             Some(_) => None,
         }
@@ -38,6 +42,9 @@ impl Which {
 
 pub(crate) fn run(which: Which) -> anyhow::Result<()> {
     let root = crate::project_root();
+    if which == Which::SyncMatrix {
+        return crate::sync_matrix::run();
+    }
     if matches!(which, Which::Criterion | Which::All) {
         let mut cmd = Command::new(cargo());
         cmd.current_dir(&root).arg("bench");

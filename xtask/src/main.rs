@@ -7,6 +7,7 @@
 mod bench;
 mod codegen;
 mod release;
+mod sync_matrix;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -19,9 +20,10 @@ commands:
   codegen [--check]   regenerate crates/baton-model/src/pb.rs from the .proto files
                       (--check: fail if the committed file is stale)
   tidy                check //! headers on every .rs file and the dependency rules
-  bench [criterion|scale|all]
-                      criterion benches (default), or the release-mode scale runs
-                      whose figures docs/BENCHMARKS.md records
+  bench [criterion|scale|sync-matrix|all]
+                      criterion benches (default), the release-mode scale runs
+                      whose figures docs/BENCHMARKS.md records, or the sync under
+                      server rate limits (sync-matrix writes its table there)
   release [--dry-run] build and package segment-cli and segment-mock into dist/";
 
 fn main() -> ExitCode {

@@ -299,6 +299,19 @@ impl Call {
     }
 }
 
+/// How a retryable outcome is waited for.
+enum Wait {
+    /// A 429 that said how long to wait: spends the rate-limit budget.
+    RateLimited(Duration),
+    /// Any other failure: spends an attempt; waits what the server asked, else backs off.
+    Failure(Option<Duration>),
+}
+
+/// Whether a body is one complete JSON document (shape not checked).
+fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
 /// The result of one attempt.
 enum Attempt {
     Answered {
@@ -339,7 +352,12 @@ impl Client {
         })?;
         let max_attempts = inner.retry.max_attempts.max(1);
 
+        // `attempt` numbers every attempt (for hooks and logs); `failures` counts the ones
+        // that spend the error-retry budget; `rate_limited_for` sums the waits that 429
+        // answers asked for, bounded by `rate_limit_budget` instead.
         let mut attempt = 1u32;
+        let mut failures = 0u32;
+        let mut rate_limited_for = Duration::ZERO;
         loop {
             let info = RequestInfo {
                 operation,
@@ -350,7 +368,7 @@ impl Client {
             tracing::debug!(operation, method = %call.method, attempt, "Segment API request");
             let outcome = self.attempt(&call, url.clone()).await;
 
-            let (error, retry, server_wait) = match outcome {
+            let (error, retry, wait) = match outcome {
                 Attempt::Answered {
                     status,
                     headers,
@@ -358,51 +376,88 @@ impl Client {
                 } => {
                     let rate_limit = rate_limit_info(&headers);
                     if status.is_success() {
+                        // Not JSON at all (e.g. a proxy's HTML page): a hard error.
+                        if let Err(e) = check_content_type(operation, &headers) {
+                            inner.hook.after(&ResponseInfo {
+                                operation,
+                                access,
+                                status: Some(status.as_u16()),
+                                rate_limit,
+                                retry_after: None,
+                            });
+                            return Err(e);
+                        }
+                        if access == Access::Read && !is_json(&body) {
+                            // Cut off on the way (a 200 with half a body): like a transport
+                            // failure, so hooks see no status and the read is retried.
+                            inner.hook.after(&ResponseInfo {
+                                operation,
+                                access,
+                                status: None,
+                                rate_limit,
+                                retry_after: None,
+                            });
+                            tracing::debug!(operation, "Segment API response body is not JSON");
+                            let error = Error::Decode {
+                                operation,
+                                reason: format!(
+                                    "the response body ({} bytes) is not valid JSON; it may \
+                                     have been cut off",
+                                    body.len()
+                                ),
+                            };
+                            (error, true, Wait::Failure(None))
+                        } else {
+                            inner.hook.after(&ResponseInfo {
+                                operation,
+                                access,
+                                status: Some(status.as_u16()),
+                                rate_limit,
+                                retry_after: None,
+                            });
+                            tracing::debug!(
+                                operation,
+                                status = status.as_u16(),
+                                "Segment API response"
+                            );
+                            return Ok(body);
+                        }
+                    } else {
+                        let parsed = parse_error_body(&body);
+                        let code = status.as_u16();
+                        // A 429 says when the window resets; a 5xx is no statement about the
+                        // rate-limit window, so only its explicit `Retry-After` counts.
+                        let server_wait = if code == 429 {
+                            server_wait(&parsed, &headers)
+                        } else if status.is_server_error() {
+                            retry_after(&headers, SystemTime::now())
+                        } else {
+                            None
+                        };
                         inner.hook.after(&ResponseInfo {
                             operation,
                             access,
-                            status: Some(status.as_u16()),
+                            status: Some(code),
                             rate_limit,
-                            retry_after: None,
+                            retry_after: if code == 429 { server_wait } else { None },
                         });
-                        tracing::debug!(
-                            operation,
-                            status = status.as_u16(),
-                            "Segment API response"
-                        );
-                        check_content_type(operation, &headers)?;
-                        return Ok(body);
+                        tracing::debug!(operation, status = code, "Segment API error response");
+                        let retry = code == 429 || (status.is_server_error() && idempotent);
+                        let wait = match server_wait {
+                            Some(d) if code == 429 => Wait::RateLimited(d),
+                            other => Wait::Failure(other),
+                        };
+                        (
+                            classify(
+                                operation,
+                                code,
+                                parsed,
+                                if code == 429 { server_wait } else { None },
+                            ),
+                            retry,
+                            wait,
+                        )
                     }
-                    let parsed = parse_error_body(&body);
-                    let code = status.as_u16();
-                    // A 429 says when the window resets; a 5xx is no statement about the
-                    // rate-limit window, so only its explicit `Retry-After` counts.
-                    let server_wait = if code == 429 {
-                        server_wait(&parsed, &headers)
-                    } else if status.is_server_error() {
-                        retry_after(&headers, SystemTime::now())
-                    } else {
-                        None
-                    };
-                    inner.hook.after(&ResponseInfo {
-                        operation,
-                        access,
-                        status: Some(code),
-                        rate_limit,
-                        retry_after: if code == 429 { server_wait } else { None },
-                    });
-                    tracing::debug!(operation, status = code, "Segment API error response");
-                    let retry = code == 429 || (status.is_server_error() && idempotent);
-                    (
-                        classify(
-                            operation,
-                            code,
-                            parsed,
-                            if code == 429 { server_wait } else { None },
-                        ),
-                        retry,
-                        server_wait,
-                    )
                 }
                 Attempt::Failed {
                     status,
@@ -428,17 +483,33 @@ impl Client {
                             source: error,
                         },
                         retry,
-                        None,
+                        Wait::Failure(None),
                     )
                 }
             };
 
-            if !retry || attempt >= max_attempts {
+            if !retry {
                 return Err(error);
             }
-            let delay = server_wait
-                .unwrap_or_else(|| inner.retry.backoff(attempt))
-                .min(inner.retry.max_delay);
+            let delay = match wait {
+                Wait::RateLimited(asked) => {
+                    let delay = asked.min(inner.retry.max_delay);
+                    rate_limited_for = rate_limited_for.saturating_add(delay);
+                    if rate_limited_for > inner.retry.rate_limit_budget {
+                        return Err(error);
+                    }
+                    delay
+                }
+                Wait::Failure(asked) => {
+                    failures += 1;
+                    if failures >= max_attempts {
+                        return Err(error);
+                    }
+                    asked
+                        .unwrap_or_else(|| inner.retry.backoff(failures))
+                        .min(inner.retry.max_delay)
+                }
+            };
             inner.hook.on_retry(&info, delay);
             tracing::warn!(
                 operation,
@@ -449,7 +520,7 @@ impl Client {
                 "retrying Segment API request"
             );
             tokio::time::sleep(delay).await;
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
         }
     }
 

@@ -31,36 +31,53 @@ impl Region {
 ///
 /// 429 answers are retried for every method (the request was not processed); 5xx and
 /// transport failures only for requests safe to repeat (GET, PUT, DELETE), and a POST only
-/// when the connection could not even be established. Waits after a 429: `msBeforeNext`
-/// of the body, else `X-RateLimit-Reset`, else `Retry-After`; after a 5xx: `Retry-After`
-/// only (a 5xx says nothing about the rate-limit window). Otherwise exponential backoff
-/// from `base_delay` with jitter. Every wait is capped at `max_delay`.
+/// when the connection could not even be established. A read whose 2xx body is not JSON
+/// (cut off on the way) is retried like a transport failure; a body that is JSON of the
+/// wrong shape is not retried.
+///
+/// A 429 that says how long to wait (`msBeforeNext` of the body, else `X-RateLimit-Reset`,
+/// else `Retry-After`) is not a failure: the client waits and tries again, without using up
+/// `max_attempts`, for as long as the waits of one request add up to at most
+/// `rate_limit_budget`. Every other failure (including a 429 that says nothing) counts
+/// against `max_attempts`; after a 5xx the client honours `Retry-After` only (a 5xx says
+/// nothing about the rate-limit window), otherwise it backs off exponentially from
+/// `base_delay` with jitter. Every single wait is capped at `max_delay`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Total attempts including the first (1 = never retry). 0 is treated as 1.
+    /// Total attempts that may fail, including the first (1 = never retry). 0 is treated as
+    /// 1. Rate-limit waits (see the type's docs) do not count.
     pub max_attempts: u32,
     /// First backoff delay; doubles per retry.
     pub base_delay: Duration,
     /// Cap on every wait, including waits the server asked for.
     pub max_delay: Duration,
+    /// Longest total time one request may spend waiting on 429 answers that said how long
+    /// to wait; beyond it the request fails with [`crate::Error::RateLimited`].
+    pub rate_limit_budget: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// 5 attempts, 1 s base delay, 60 s cap (Segment's rate-limit window is a minute).
+    /// 5 attempts, 1 s base delay, 60 s cap (Segment's rate-limit window is a minute),
+    /// 15 minutes of rate-limit waits per request.
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 5,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
+            rate_limit_budget: RetryPolicy::DEFAULT_RATE_LIMIT_BUDGET,
         }
     }
 }
 
 impl RetryPolicy {
-    /// A policy that never retries.
+    /// Default [`RetryPolicy::rate_limit_budget`]: 15 minutes.
+    pub const DEFAULT_RATE_LIMIT_BUDGET: Duration = Duration::from_secs(15 * 60);
+
+    /// A policy that never retries (not even after a 429).
     pub fn never() -> Self {
         RetryPolicy {
             max_attempts: 1,
+            rate_limit_budget: Duration::ZERO,
             ..RetryPolicy::default()
         }
     }
@@ -167,6 +184,7 @@ mod tests {
             max_attempts: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
+            rate_limit_budget: Duration::ZERO,
         };
         for _ in 0..50 {
             let d1 = p.backoff(1);

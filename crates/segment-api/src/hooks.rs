@@ -4,9 +4,14 @@
 //! implements it with governor buckets and counters; the client itself knows
 //! nothing about rate-limit policy beyond honouring 429 answers and retries.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
-pub use futures::future::BoxFuture;
+/// The future [`RequestHook::before`] returns: boxed, so that the hook can be a trait object.
+/// (The same type as `futures::future::BoxFuture`, named here so that this crate's public API
+/// does not depend on the `futures` crate.)
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Whether an operation reads or writes. Segment limits IAM writes to 60/min;
 /// reads have a higher, unpublished limit.

@@ -18,12 +18,12 @@ pub mod hooks;
 mod client;
 mod config;
 mod encode;
+mod envelope;
 mod error;
 mod models;
 mod ops;
 mod pagination;
 mod token;
-mod wire;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT,

@@ -15,7 +15,8 @@ use crate::encode::{Query, path_segment};
 use crate::pagination::paginate;
 use crate::{
     Client, Error, Function, FunctionKind, InviteInput, Label, MinimalUser, MinimalUserGroup, Page,
-    Permission, PermissionInput, Role, Source, Space, User, UserGroup, Warehouse, Workspace, wire,
+    Permission, PermissionInput, Role, Source, Space, User, UserGroup, Warehouse, Workspace,
+    envelope,
 };
 
 #[derive(Serialize)]
@@ -84,7 +85,7 @@ impl Client {
         let body = self
             .execute(Call::new(operation, Method::GET, path?))
             .await?;
-        wire::object(operation, &body, key)
+        envelope::object(operation, &body, key)
     }
 
     async fn write_object<T: DeserializeOwned, B: Serialize>(
@@ -97,7 +98,7 @@ impl Client {
     ) -> Result<T, Error> {
         let call = Call::new(operation, method, path?).json(body)?;
         let body = self.execute(call).await?;
-        wire::object(operation, &body, key)
+        envelope::object(operation, &body, key)
     }
 
     async fn delete_with(
@@ -109,7 +110,7 @@ impl Client {
         let mut call = Call::new(operation, Method::DELETE, path?);
         call.query = query;
         let body = self.execute(call).await?;
-        wire::ack(operation, &body)
+        envelope::ack(operation, &body)
     }
 
     async fn list_page<T: DeserializeOwned>(
@@ -126,7 +127,7 @@ impl Client {
         }
         call.query.pagination(self.inner.page_size, cursor);
         let body = self.execute(call).await?;
-        wire::list(operation, &body, key)
+        envelope::list(operation, &body, key)
     }
 
     fn list_stream<T>(

@@ -15,12 +15,16 @@
 //! let summary = session.stats();                        // requests, 429s, waits, ...
 //! ```
 //!
-//! Pacing, in order, for every attempt of an access class (read or write):
+//! Reads have no client-side cap by default (Segment does not publish its read limit): they
+//! go at the caller's full concurrency and the server's headers set the pace. Pacing, in
+//! order, for every attempt of an access class (read or write):
+//! 0. a place among the requests in flight: unlimited until a 429, then halved and raised
+//!    again one per round of answers without a 429 (AIMD, [`ServerPacing::adaptive_concurrency`]);
 //! 1. a server hold: after a 429 (for its `retry_after`, else until
 //!    `X-RateLimit-Reset`) or after `X-RateLimit-Remaining: 0` (until the reset);
 //! 2. when the server says few requests remain, a slot that spreads them
 //!    evenly until the reset;
-//! 3. last, the client-side bucket ([`PacerConfig::write`] /
+//! 3. last, the client-side bucket, if one is set ([`PacerConfig::write`] /
 //!    [`PacerConfig::read`]): the token is taken right before the request is
 //!    sent (never held while waiting), so the bucket's limit holds for what is
 //!    actually sent.
@@ -30,6 +34,7 @@
 //! `segment-provision`, `segment-cli`, or (outside dev-dependencies) on
 //! `segment-mock`. It never prints and never logs the API token.
 
+mod concurrency;
 mod error;
 mod pacer;
 mod roles;

@@ -17,7 +17,8 @@ use segment_api::hooks::{Access, BoxFuture, RequestHook, RequestInfo, ResponseIn
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::stats::{Accounting, Stats};
+use crate::concurrency::Gate;
+use crate::stats::{Accounting, PacingCounts, Stats};
 
 #[cfg(test)]
 mod tests;
@@ -103,6 +104,10 @@ pub struct ServerPacing {
     /// How long to hold an access class after a 429 that said neither
     /// `retry_after` nor `X-RateLimit-Reset`. Default 1 s.
     pub fallback_429_hold: Duration,
+    /// After a 429, halve the requests of the class in flight, then raise them again by
+    /// one per round of answers without a 429 (AIMD; see the `concurrency` module).
+    /// Default `true`.
+    pub adaptive_concurrency: bool,
 }
 
 impl ServerPacing {
@@ -110,6 +115,7 @@ impl ServerPacing {
     pub fn disabled() -> ServerPacing {
         ServerPacing {
             enabled: false,
+            adaptive_concurrency: false,
             ..ServerPacing::default()
         }
     }
@@ -124,6 +130,7 @@ impl Default for ServerPacing {
             reset_slack: Duration::from_secs(1),
             max_hold: Duration::from_secs(120),
             fallback_429_hold: Duration::from_secs(1),
+            adaptive_concurrency: true,
         }
     }
 }
@@ -131,9 +138,9 @@ impl Default for ServerPacing {
 /// Configuration of a [`Pacer`].
 ///
 /// Defaults: writes `60/min` with burst 1 (Segment's documented IAM write
-/// limit, shared by all writes); reads `1000/min` with burst 20 (Segment's
-/// read limit is unpublished but documented to be above 600/min; the server
-/// headers slow us down further if it is lower); server pacing on.
+/// limit, shared by all writes); no client-side read limit, because Segment's
+/// read limit is unpublished: reads go at full concurrency and are paced by
+/// what the server's headers and 429 answers say (server pacing on).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PacerConfig {
@@ -148,8 +155,8 @@ pub struct PacerConfig {
 impl PacerConfig {
     /// Default write limit: 60 per minute, evenly spaced.
     pub const DEFAULT_WRITE: RateLimit = RateLimit::per_minute(60);
-    /// Default read limit: 1000 per minute, burst 20.
-    pub const DEFAULT_READ: RateLimit = RateLimit::per_minute(1000).with_burst(20);
+    /// Burst of a client-side read limit a user sets (e.g. `--max-reads-per-minute`).
+    pub const READ_BURST: u32 = 20;
 
     /// With another write limit (`None` = unlimited).
     #[must_use]
@@ -186,7 +193,7 @@ impl Default for PacerConfig {
     fn default() -> PacerConfig {
         PacerConfig {
             write: Some(PacerConfig::DEFAULT_WRITE),
-            read: Some(PacerConfig::DEFAULT_READ),
+            read: None,
             server: ServerPacing::default(),
         }
     }
@@ -266,6 +273,12 @@ pub(crate) struct ServerGate {
     spread: Option<Spread>,
     next_slot: Option<Instant>,
     last: Option<segment_api::hooks::RateLimitInfo>,
+    /// Holds begun (a hold extended while it lasts is one).
+    holds: u64,
+    /// Times spreading began.
+    spreads: u64,
+    /// `consumed + remaining` of the last answer that said both: the server's limit.
+    limit_seen: Option<u64>,
 }
 
 impl ServerGate {
@@ -281,6 +294,11 @@ impl ServerGate {
         let rl = resp.rate_limit;
         if rl != segment_api::hooks::RateLimitInfo::default() {
             self.last = Some(rl);
+        }
+        if let (Some(consumed), Some(remaining)) = (rl.consumed, rl.remaining)
+            && resp.status != Some(429)
+        {
+            self.limit_seen = Some(consumed.saturating_add(remaining));
         }
         if !cfg.enabled {
             return;
@@ -299,7 +317,7 @@ impl ServerGate {
                 .or(until_reset)
                 .unwrap_or(cfg.fallback_429_hold)
                 .min(cfg.max_hold);
-            self.hold(later(now, wait));
+            self.hold(now, later(now, wait));
             return;
         }
         let Some(remaining) = rl.remaining else {
@@ -307,7 +325,7 @@ impl ServerGate {
         };
         if remaining == 0 {
             if let Some(d) = until_reset {
-                self.hold(later(now, d));
+                self.hold(now, later(now, d));
             }
             self.spread = None;
         } else if is_low(cfg, remaining, rl.consumed) {
@@ -315,6 +333,9 @@ impl ServerGate {
                 // r requests in d: one now, then one every d / (r + 1), so the
                 // last one still lands before the reset.
                 let parts = u32::try_from(remaining.saturating_add(1)).unwrap_or(u32::MAX);
+                if self.spread.is_none_or(|s| now >= s.until) {
+                    self.spreads += 1;
+                }
                 self.spread = Some(Spread {
                     interval: d / parts,
                     until: later(now, d),
@@ -325,7 +346,10 @@ impl ServerGate {
         }
     }
 
-    fn hold(&mut self, until: Instant) {
+    fn hold(&mut self, now: Instant, until: Instant) {
+        if self.held_until(now).is_none() {
+            self.holds += 1;
+        }
         self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
     }
 
@@ -353,6 +377,18 @@ impl ServerGate {
 
     pub(crate) fn last(&self) -> Option<segment_api::hooks::RateLimitInfo> {
         self.last
+    }
+
+    pub(crate) fn holds(&self) -> u64 {
+        self.holds
+    }
+
+    pub(crate) fn spreads(&self) -> u64 {
+        self.spreads
+    }
+
+    pub(crate) fn limit_seen(&self) -> Option<u64> {
+        self.limit_seen
     }
 }
 
@@ -393,6 +429,7 @@ pub struct Pacer {
     write: Option<Limiter>,
     read: Option<Limiter>,
     gates: [Mutex<ServerGate>; 2],
+    flows: [Gate; 2],
     stats: Accounting,
     observer: Option<Arc<dyn RequestHook>>,
 }
@@ -423,6 +460,7 @@ impl Pacer {
             write,
             read,
             gates: [Mutex::default(), Mutex::default()],
+            flows: [Gate::default(), Gate::default()],
             stats: Accounting::default(),
             observer: None,
         })
@@ -444,7 +482,44 @@ impl Pacer {
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         let [read, write] = &self.gates;
-        self.stats.snapshot(lock(read).last(), lock(write).last())
+        let read = lock(read);
+        let flow = self.flows[class(Access::Read)].lock();
+        let pacing = PacingCounts {
+            read_limit_seen: read.limit_seen(),
+            read_holds: read.holds(),
+            read_spreads: read.spreads(),
+            read_concurrency_cuts: flow.cuts(),
+            read_lowest_concurrency: flow.lowest(),
+        };
+        let read_last = read.last();
+        drop((read, flow));
+        self.stats.snapshot(read_last, lock(write).last(), pacing)
+    }
+
+    /// One line saying how reads were paced: the client-side cap (if any), the server limit
+    /// learned from the `X-RateLimit-*` headers, holds, spreads, 429s, retries and cuts of
+    /// concurrency.
+    pub fn summary(&self) -> String {
+        let stats = self.stats();
+        let cap = match self.config.read {
+            Some(limit) => format!("reads capped at {}/min on the client", limit.per_minute),
+            None => "no client-side read cap".to_owned(),
+        };
+        let server = match stats.read_limit_seen {
+            Some(limit) => format!("server read limit {limit} per window learned from headers"),
+            None => "no read limit in the server's headers".to_owned(),
+        };
+        let concurrency = match stats.read_lowest_concurrency {
+            Some(lowest) => format!(
+                "concurrency cut {} times (lowest {lowest})",
+                stats.read_concurrency_cuts
+            ),
+            None => "full concurrency".to_owned(),
+        };
+        format!(
+            "{cap}; {server}; {} holds, {} spread windows, {} rate limited, {} retries; {concurrency}",
+            stats.read_holds, stats.read_spreads, stats.rate_limited, stats.retries
+        )
     }
 
     fn limiter(&self, access: Access) -> Option<&Limiter> {
@@ -497,7 +572,12 @@ impl Pacer {
 impl RequestHook for Pacer {
     fn before(&self, req: RequestInfo) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let waited = self.pace(req.access).await;
+            let start = Instant::now();
+            if self.config.server.adaptive_concurrency {
+                self.flows[class(req.access)].enter().await;
+            }
+            self.pace(req.access).await;
+            let waited = start.elapsed();
             self.stats.record_pacer_wait(waited);
             if let Some(observer) = &self.observer {
                 observer.before(req).await;
@@ -507,12 +587,15 @@ impl RequestHook for Pacer {
 
     fn after(&self, resp: &ResponseInfo) {
         self.stats.record_response(resp);
-        lock(&self.gates[class(resp.access)]).observe(
-            &self.config.server,
-            resp,
-            Instant::now(),
-            SystemTime::now(),
-        );
+        let now = Instant::now();
+        let held_until = {
+            let mut gate = lock(&self.gates[class(resp.access)]);
+            gate.observe(&self.config.server, resp, now, SystemTime::now());
+            gate.held_until(now)
+        };
+        if self.config.server.adaptive_concurrency {
+            self.flows[class(resp.access)].leave(resp.status == Some(429), now, held_until);
+        }
         if let Some(observer) = &self.observer {
             observer.after(resp);
         }

@@ -76,6 +76,28 @@ pub struct Stats {
     pub read_rate_limit: Option<RateLimitInfo>,
     /// The last rate-limit headers seen on a write, if any.
     pub write_rate_limit: Option<RateLimitInfo>,
+    /// The server's read limit per window (`consumed + remaining` of the last read answer
+    /// that said both), if any.
+    pub read_limit_seen: Option<u64>,
+    /// Times reads were held (after a 429, or when the window was used up) until the
+    /// server's window let them go again.
+    pub read_holds: u64,
+    /// Times the last reads of a server window were spread until its reset.
+    pub read_spreads: u64,
+    /// Times the reads in flight were halved after a 429.
+    pub read_concurrency_cuts: u64,
+    /// The lowest read concurrency the cuts reached (`None`: never cut).
+    pub read_lowest_concurrency: Option<usize>,
+}
+
+/// The pacer's own counts that a [`Stats`] snapshot carries.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PacingCounts {
+    pub(crate) read_limit_seen: Option<u64>,
+    pub(crate) read_holds: u64,
+    pub(crate) read_spreads: u64,
+    pub(crate) read_concurrency_cuts: u64,
+    pub(crate) read_lowest_concurrency: Option<usize>,
 }
 
 impl Stats {
@@ -107,6 +129,13 @@ impl Stats {
             by_operation,
             read_rate_limit: self.read_rate_limit,
             write_rate_limit: self.write_rate_limit,
+            read_limit_seen: self.read_limit_seen,
+            read_holds: self.read_holds.saturating_sub(earlier.read_holds),
+            read_spreads: self.read_spreads.saturating_sub(earlier.read_spreads),
+            read_concurrency_cuts: self
+                .read_concurrency_cuts
+                .saturating_sub(earlier.read_concurrency_cuts),
+            read_lowest_concurrency: self.read_lowest_concurrency,
         }
     }
 
@@ -198,6 +227,7 @@ impl Accounting {
         &self,
         read_rate_limit: Option<RateLimitInfo>,
         write_rate_limit: Option<RateLimitInfo>,
+        pacing: PacingCounts,
     ) -> Stats {
         let by_operation = self
             .by_operation
@@ -218,6 +248,11 @@ impl Accounting {
             by_operation,
             read_rate_limit,
             write_rate_limit,
+            read_limit_seen: pacing.read_limit_seen,
+            read_holds: pacing.read_holds,
+            read_spreads: pacing.read_spreads,
+            read_concurrency_cuts: pacing.read_concurrency_cuts,
+            read_lowest_concurrency: pacing.read_lowest_concurrency,
         }
     }
 }

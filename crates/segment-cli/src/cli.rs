@@ -141,7 +141,10 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) http_timeout_seconds: u64,
 
-    /// Retries of a failed request (429, 5xx, network errors; writes only when safe).
+    /// Retries of a failed request (5xx, network errors, cut-off response bodies, a 429 that
+    /// does not say how long to wait; writes only when safe). A 429 that says how long to
+    /// wait is not a failure: it is waited out without using a retry (see
+    /// --rate-limit-wait-seconds).
     #[arg(
         long,
         env = "BATON_RETRIES",
@@ -152,8 +155,21 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) retries: u32,
 
-    /// Client-side limit of read requests per minute (0 = none; the server's rate-limit
-    /// headers are followed either way) [default: 1000].
+    /// Longest total time one request may wait on 429 answers that say how long to wait
+    /// (Segment's msBeforeNext) before the command fails.
+    #[arg(
+        long,
+        env = "BATON_RATE_LIMIT_WAIT_SECONDS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(u64).range(0..=86_400),
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub(crate) rate_limit_wait_seconds: u64,
+
+    /// Client-side limit of read requests per minute [default: none: reads go at full
+    /// concurrency, paced by the server's rate-limit headers and 429 answers, which are
+    /// followed either way].
     #[arg(
         long,
         env = "BATON_MAX_READS_PER_MINUTE",

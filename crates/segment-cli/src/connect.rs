@@ -38,12 +38,12 @@ impl Target {
     }
 }
 
-/// A per-minute limit flag: `None` = `default`, `Some(0)` = no limit.
-fn limit(flag: Option<u32>, default: RateLimit) -> Option<RateLimit> {
+/// A per-minute limit flag: `None` = `default`, `Some(0)` = no limit; `burst` for a set limit.
+fn limit(flag: Option<u32>, default: Option<RateLimit>, burst: u32) -> Option<RateLimit> {
     match flag {
-        None => Some(default),
+        None => default,
         Some(0) => None,
-        Some(n) => Some(RateLimit::per_minute(n).with_burst(default.burst.min(n).max(1))),
+        Some(n) => Some(RateLimit::per_minute(n).with_burst(burst.min(n).max(1))),
     }
 }
 
@@ -58,6 +58,7 @@ pub(crate) fn session(
         .timeout(Duration::from_secs(global.http_timeout_seconds))
         .retry_policy(RetryPolicy {
             max_attempts: global.retries.saturating_add(1),
+            rate_limit_budget: Duration::from_secs(global.rate_limit_wait_seconds),
             ..RetryPolicy::default()
         })
         .user_agent(concat!("segment-cli/", env!("CARGO_PKG_VERSION")));
@@ -65,13 +66,16 @@ pub(crate) fn session(
         builder = builder.page_size(size);
     }
     let pacer = PacerConfig::default()
+        // Reads: no client-side cap unless asked for; the server's headers set the pace.
         .with_read(limit(
             global.max_reads_per_minute,
-            PacerConfig::DEFAULT_READ,
+            None,
+            PacerConfig::READ_BURST,
         ))
         .with_write(limit(
             global.max_writes_per_minute,
-            PacerConfig::DEFAULT_WRITE,
+            Some(PacerConfig::DEFAULT_WRITE),
+            PacerConfig::DEFAULT_WRITE.burst,
         ));
     Session::from_builder(builder, SessionConfig::default().with_pacer(pacer))
         .with_context(|| format!("cannot use the Segment API at {}", target.base_url))

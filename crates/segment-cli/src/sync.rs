@@ -101,6 +101,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
                     "seed": demo.spec.seed,
                 });
             }
+            value["pace"] = json!(session.pacer().summary());
             output::out_json(&value);
         }
         OutputFormat::Text | OutputFormat::Csv => {
@@ -120,6 +121,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
                 ));
             }
             output::out(&summary_text(&report));
+            output::out(&format!("  pace          {}", session.pacer().summary()));
             if demo.is_some() {
                 output::out(&format!(
                     "\nReview it: segment-cli -f {} stats (also who-has, access, diff, export; see --help)",

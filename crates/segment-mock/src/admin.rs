@@ -22,9 +22,11 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::config::{Faults, Features, Plan};
+use crate::conn::ConnHandle;
 use crate::model::Workspace;
+use crate::pipeline::{json_response, read_body};
 use crate::ratelimit::RateLimits;
-use crate::server::{ConnHandle, Shared, json_response, read_body};
+use crate::server::Shared;
 
 pub(crate) async fn handle(
     shared: &Shared,

@@ -35,12 +35,15 @@
 mod admin;
 mod api;
 mod config;
+mod conn;
 mod error;
 mod generate;
 mod ids;
 mod model;
+mod pipeline;
 mod query;
 mod ratelimit;
+mod reply;
 mod server;
 
 pub use config::{DEFAULT_TOKEN, Faults, Features, MockConfig, Plan};

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
-use crate::api::ApiError;
+use crate::reply::ApiError;
 
 /// Default page size when `pagination` is omitted.
 pub(crate) const DEFAULT_COUNT: usize = 200;

@@ -34,6 +34,7 @@ const POLICY: RetryPolicy = RetryPolicy {
     max_attempts: 3,
     base_delay: Duration::from_millis(500),
     max_delay: Duration::from_secs(120),
+    rate_limit_budget: Duration::from_secs(600),
 };
 
 const WORKSPACE_OK: &str = r#"{"data":{"workspace":{"id":"w","name":"n","slug":"s"}}}"#;
@@ -152,16 +153,17 @@ async fn rate_limit_reset_header_then_retry_after_then_backoff() {
         delays[0]
     );
     assert_eq!(delays[1], Duration::from_secs(7));
-    // Third retry: no hint, so exponential backoff (retry 3: 2 s) with equal jitter.
+    // Third retry: a 429 without any hint is a failure like any other, the first one, so
+    // exponential backoff from the base (500 ms) with equal jitter.
     assert!(
-        delays[2] >= Duration::from_secs(1) && delays[2] <= Duration::from_secs(2),
+        delays[2] >= Duration::from_millis(250) && delays[2] <= Duration::from_millis(500),
         "{:?}",
         delays[2]
     );
 }
 
 #[tokio::test(start_paused = true)]
-async fn rate_limit_exhausts_attempts_and_caps_waits() {
+async fn rate_limit_budget_bounds_the_waits_and_each_wait_is_capped() {
     let canned = Canned::start(vec![Reply::json(
         429,
         r#"{"errors":[{"type":"RequestError","message":"Too many requests","data":{"msBeforeNext":600000}}]}"#,
@@ -169,9 +171,11 @@ async fn rate_limit_exhausts_attempts_and_caps_waits() {
     .await;
     let hook = RecordingHook::new();
     let policy = RetryPolicy {
-        max_attempts: 2,
+        max_attempts: 1,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_secs(60),
+        // One capped wait (60 s) fits, a second one would not.
+        rate_limit_budget: Duration::from_secs(90),
     };
     let api = canned_client(&canned, hook.clone(), policy);
     let err = api.create_invites(&[invite("a@b.c")]).await.unwrap_err();
@@ -191,7 +195,7 @@ async fn rate_limit_exhausts_attempts_and_caps_waits() {
     assert_eq!(
         canned.requests().len(),
         2,
-        "POST retried on 429, within max_attempts"
+        "POST retried on 429 (not counted as a failed attempt), within the budget"
     );
     assert_eq!(
         hook.retries().iter().map(|r| r.1).collect::<Vec<_>>(),
@@ -473,5 +477,78 @@ async fn a_stalled_server_times_out_by_default() {
         other => panic!("{other:?}"),
     }
     assert!(start.elapsed() <= segment_api::DEFAULT_TIMEOUT);
+    assert_eq!(canned.requests().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_429s_with_a_wait_do_not_spend_the_retry_count() {
+    let too_many = Reply::json(
+        429,
+        r#"{"errors":[{"type":"RequestError","message":"Too many requests","data":{"remainingPoints":0,"msBeforeNext":1000,"consumedPoints":9}}]}"#,
+    );
+    let mut script = vec![too_many; 10];
+    script.push(Reply::json(
+        503,
+        r#"{"errors":[{"type":"ServiceUnavailable"}]}"#,
+    ));
+    script.push(Reply::json(200, WORKSPACE_OK));
+    let canned = Canned::start(script).await;
+    let hook = RecordingHook::new();
+    // Two attempts may fail; ten 429s with a wait come on top.
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        ..POLICY
+    };
+    let api = canned_client(&canned, hook.clone(), policy);
+    let start = Instant::now();
+    assert_eq!(api.get_workspace().await.unwrap().id, "w");
+    assert_eq!(canned.requests().len(), 12);
+    assert!(
+        start.elapsed() >= Duration::from_secs(10),
+        "waited every msBeforeNext"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_whose_body_is_cut_off_is_retried() {
+    let canned = Canned::start(vec![
+        Reply::json(200, r#"{"data":{"workspace":{"id":"w","na"#),
+        Reply::json(200, r#"{"data":{"workspace":"#),
+        Reply::json(200, WORKSPACE_OK),
+    ])
+    .await;
+    let hook = RecordingHook::new();
+    let api = canned_client(&canned, hook.clone(), POLICY);
+    assert_eq!(api.get_workspace().await.unwrap().id, "w");
+    let statuses: Vec<_> = hook.afters().iter().map(|a| a.status).collect();
+    assert_eq!(
+        statuses,
+        [None, None, Some(200)],
+        "counted like transport failures"
+    );
+    assert_eq!(hook.retries().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cut_off_bodies_are_retried_a_bounded_number_of_times() {
+    let canned = Canned::start(vec![Reply::json(200, r#"{"data":{"work"#)]).await;
+    let hook = RecordingHook::new();
+    let api = canned_client(&canned, hook.clone(), POLICY);
+    let err = api.get_workspace().await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err}");
+    assert_eq!(canned.requests().len(), 3, "max_attempts");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_of_the_wrong_shape_is_not_retried() {
+    let canned = Canned::start(vec![
+        Reply::json(200, r#"{"data":{"workspace":{"id":7}}}"#),
+        Reply::json(200, WORKSPACE_OK),
+    ])
+    .await;
+    let hook = RecordingHook::new();
+    let api = canned_client(&canned, hook.clone(), POLICY);
+    let err = api.get_workspace().await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err}");
     assert_eq!(canned.requests().len(), 1);
 }

@@ -32,6 +32,7 @@ pub(crate) fn builder(server: &MockServer) -> ClientBuilder {
             max_attempts: 3,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_secs(120),
+            rate_limit_budget: Duration::from_secs(600),
         })
 }
 

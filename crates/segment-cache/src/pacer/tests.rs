@@ -91,8 +91,9 @@ fn invalid_rate_limits_are_rejected() {
 fn defaults_are_documented_values() {
     let c = PacerConfig::default();
     assert_eq!(c.write, Some(RateLimit::per_minute(60)));
-    assert_eq!(c.read, Some(RateLimit::per_minute(1000).with_burst(20)));
+    assert_eq!(c.read, None, "no client-side read cap by default");
     assert!(c.server.enabled);
+    assert!(c.server.adaptive_concurrency);
     let u = PacerConfig::unlimited();
     assert_eq!((u.write, u.read, u.server.enabled), (None, None, false));
 }

@@ -2,6 +2,7 @@
 //! tokio's paused clock for everything time-related).
 #![allow(clippy::unwrap_used)]
 
+mod adaptive;
 mod pacing;
 mod roles;
 mod support;

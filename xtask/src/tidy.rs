@@ -90,6 +90,10 @@ pub(crate) const DEP_RULES: &[DepRule] = &[
         krate: "baton-service",
         forbidden: &["segment-*", "baton-c1z", "c1-mock", "rusqlite"],
     },
+    DepRule {
+        krate: "c1-mock",
+        forbidden: &["segment-*", "baton-service", "reqwest"],
+    },
 ];
 
 pub(crate) fn run() -> anyhow::Result<()> {

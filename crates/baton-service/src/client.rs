@@ -16,6 +16,9 @@ use crate::token::TokenSource;
 
 /// FinishTask deadline (§4).
 const FINISH_TIMEOUT: Duration = Duration::from_secs(30);
+/// GetTask deadline: the Go SDK sets none; ours bounds how long a shutdown can wait for an
+/// in-flight poll (a tenant answers polls at once).
+const GET_TASK_TIMEOUT: Duration = Duration::from_secs(60);
 /// Dial and token-request timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -121,6 +124,8 @@ impl BatonClient {
                 host_id: self.host_id.clone(),
             })
             .await?;
+        let mut request = request;
+        request.set_timeout(GET_TASK_TIMEOUT);
         self.grpc
             .clone()
             .get_task(request)

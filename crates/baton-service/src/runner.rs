@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::BatonClient;
-use crate::clock::Wait;
+use crate::clock::{Clock, Wait};
 use crate::config::{MAX_TASK_CONCURRENCY, ServiceConfig};
 use crate::connector::Connector;
 use crate::credentials::{ClientId, ClientSecret};
@@ -44,7 +44,7 @@ const FATAL_HELLO_CODES: &[tonic::Code] = &[
 pub async fn run<C, S>(config: ServiceConfig, connector: C, shutdown: S) -> Result<(), ServiceError>
 where
     C: Connector,
-    S: Future<Output = ()> + Send,
+    S: Future<Output = ()> + Send + 'static,
 {
     let id = ClientId::parse(&config.client_id)?;
     let secret = ClientSecret::parse(&config.client_secret)?;
@@ -85,13 +85,39 @@ where
         Some(addr) => Some(health::serve(addr, connector.clone(), ready.clone()).await?),
         None => None,
     };
-    let mut shutdown = std::pin::pin!(shutdown);
+    let stop = CancellationToken::new();
+    let _stop_on_return = stop.clone().drop_guard();
+    let watcher = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            tokio::select! {
+                () = shutdown => stop.cancel(),
+                () = stop.cancelled() => {}
+            }
+        }
+    });
+    let outcome = serve(&config, &ctx, &clock, &stop, &ready).await;
+    watcher.abort();
+    if let Some(h) = health {
+        h.abort();
+    }
+    tracing::info!("stopped");
+    outcome
+}
 
+/// Hello, then the poll loop until `stop`, then the graceful end of running tasks.
+async fn serve<C: Connector>(
+    config: &ServiceConfig,
+    ctx: &Arc<TaskContext<C>>,
+    clock: &Arc<dyn Clock>,
+    stop: &CancellationToken,
+    ready: &AtomicBool,
+) -> Result<(), ServiceError> {
     // Startup Hello.
     let mut delay = HELLO_BACKOFF_START;
     loop {
         let attempt = tokio::select! {
-            () = &mut shutdown => return Ok(()),
+            () = stop.cancelled() => return Ok(()),
             r = ctx.client.hello("") => r,
         };
         match attempt {
@@ -102,7 +128,7 @@ where
             Err(status) => {
                 tracing::warn!(code = ?status.code(), message = status.message(), retry_in = ?delay, "Hello failed");
                 tokio::select! {
-                    () = &mut shutdown => return Ok(()),
+                    () = stop.cancelled() => return Ok(()),
                     () = clock.sleep(Wait::HelloBackoff, delay) => {}
                 }
                 delay = (delay * 2).min(HELLO_BACKOFF_MAX);
@@ -125,20 +151,19 @@ where
             }
         }
         tokio::select! {
-            () = &mut shutdown => break,
+            () = stop.cancelled() => break,
             () = clock.sleep(wait.0, wait.1) => {}
         }
         let permit = tokio::select! {
-            () = &mut shutdown => break,
+            () = stop.cancelled() => break,
             permit = slots.clone().acquire_owned() => match permit {
                 Ok(p) => p,
                 Err(_) => break,
             },
         };
-        let polled = tokio::select! {
-            () = &mut shutdown => break,
-            r = ctx.client.get_task() => r,
-        };
+        // Not interrupted by the shutdown signal: a task the tenant handed out must be
+        // answered (GetTask has its own deadline).
+        let polled = ctx.client.get_task().await;
         match polled {
             Err(status) => {
                 drop(permit);
@@ -168,6 +193,11 @@ where
                     None => {
                         drop(permit);
                         wait = (Wait::Poll, next.max(config.min_poll_interval));
+                    }
+                    Some(task) if stop.is_cancelled() => {
+                        drop(permit);
+                        task::refuse_while_stopping(ctx, task).await;
+                        break;
                     }
                     Some(task) => {
                         let ctx = ctx.clone();
@@ -199,10 +229,6 @@ where
             drain(&mut tasks).await;
         }
     }
-    if let Some(h) = health {
-        h.abort();
-    }
-    tracing::info!("stopped");
     outcome
 }
 

@@ -75,6 +75,7 @@ pub(crate) async fn run<C: Connector>(
         Ok(Done::default())
     };
     let outcome = tokio::select! {
+        biased;
         outcome = work => outcome,
         reason = heartbeat::keep_alive(&ctx.client, &*ctx.clock, task_id, interval) => {
             Err(TaskFailure::cancelled(reason))

@@ -133,6 +133,17 @@ pub(crate) async fn handle<C: Connector>(
     }
 }
 
+/// Answers a task that arrived after the shutdown signal: finished as cancelled (retryable)
+/// so the tenant hands it out again; `none` and `hello` tasks need no answer.
+pub(crate) async fn refuse_while_stopping<C>(ctx: &TaskContext<C>, task: Task) {
+    let kind = task_kind(task.task_type.as_ref());
+    if matches!(task.task_type, Some(TaskType::None(_) | TaskType::Hello(_))) {
+        return;
+    }
+    let outcome = Err(TaskFailure::cancelled("the connector is shutting down"));
+    finish(&ctx.client, &task.id, kind, outcome).await;
+}
+
 /// Runs a provisioning call, cancellable; every failure but cancellation is non-retryable.
 async fn provision<C, F>(ctx: &TaskContext<C>, cancel: &CancellationToken, call: F) -> Outcome
 where
@@ -140,6 +151,7 @@ where
 {
     let _ = ctx;
     tokio::select! {
+        biased;
         outcome = call => outcome.map_err(TaskFailure::non_retryable),
         () = cancel.cancelled() => Err(TaskFailure::cancelled("the connector is shutting down")),
     }

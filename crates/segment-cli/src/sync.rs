@@ -103,7 +103,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
             }
             output::out_json(&value);
         }
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Csv => {
             if let Some(demo) = &demo {
                 let own_file = if global.file.is_none() {
                     " (the demo's own file; -f/--file chooses another)"

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::scheme::{FUNCTION, GROUP, INVITE, ROLE, SOURCE, SPACE, USER, WAREHOUSE};
+use segment_scheme::{FUNCTION, GROUP, INVITE, ROLE, SOURCE, SPACE, USER, WAREHOUSE};
 
 /// Number of function kinds listed (`segment_api::FunctionKind::ALL`).
 pub const FUNCTION_KINDS: usize = 5;

@@ -30,12 +30,11 @@ use tokio::sync::mpsc;
 
 use crate::budget::{FUNCTION_KINDS, FetchPlan, WorkspaceSizes, min_requests};
 use crate::error::SyncError;
-use crate::mapping;
-use crate::scheme::{
-    self, ALL_RESOURCE_TYPES, FUNCTION, GROUP, INVITE, LabelSet, PrincipalType, ROLE, SOURCE,
-    SPACE, ScopeType, SegmentEntitlement, USER, WAREHOUSE, WORKSPACE,
-};
 use crate::sink::{self, Exit, Obj, SyncProgress};
+use segment_scheme::{
+    self as scheme, ALL_RESOURCE_TYPES, FUNCTION, GROUP, INVITE, LabelSet, PrincipalType, ROLE,
+    SOURCE, SPACE, ScopeType, SegmentEntitlement, USER, WAREHOUSE, WORKSPACE, mapping,
+};
 
 /// Default number of requests in flight. Chosen from `notes/bench-sync.md`: with 20 ms of
 /// latency per request, 16 brings a 2,000-user sync within ~10% of the latency-bound
@@ -47,7 +46,7 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 pub struct SyncOptions {
     /// Requests in flight at most (>= 1). Default [`DEFAULT_CONCURRENCY`].
     pub concurrency: usize,
-    /// Sync only these resource types (ids as in [`crate::scheme`]; the workspace is always
+    /// Sync only these resource types (ids as in [`segment_scheme`]; the workspace is always
     /// synced). `None` = every type.
     pub resource_types: Option<BTreeSet<String>>,
     /// Finished syncs kept in the file, the new one included (0 = keep all). Default 2.

@@ -12,6 +12,8 @@
 //! | PUT | `/__admin/faults` | [`crate::Faults`] (`slow_body_ms` in milliseconds) |
 //! | PUT | `/__admin/plan` | `"business"` or `"team"` |
 //! | PUT | `/__admin/features` | [`crate::Features`] |
+//! | GET | `/__admin/rate-limits` | [`crate::RateLimits`] in force |
+//! | PUT | `/__admin/rate-limits` | [`crate::RateLimits`] (open windows are kept) |
 
 use axum::body::Body;
 use axum::http::Method;
@@ -21,6 +23,7 @@ use serde_json::json;
 
 use crate::config::{Faults, Features, Plan};
 use crate::model::Workspace;
+use crate::ratelimit::RateLimits;
 use crate::server::{ConnHandle, Shared, json_response, read_body};
 
 pub(crate) async fn handle(
@@ -79,6 +82,15 @@ pub(crate) async fn handle(
         ("PUT" | "POST", "/__admin/features") => match parse::<Features>(body).await {
             Ok(f) => {
                 shared.lock().features = f;
+                ok()
+            }
+            Err(r) => r,
+        },
+        ("GET", "/__admin/rate-limits") => to_json(&shared.lock().limiter.limits()),
+        ("PUT" | "POST", "/__admin/rate-limits") => match parse::<RateLimits>(body).await {
+            Ok(limits) if limits.window_ms == 0 => bad("window_ms must be at least 1"),
+            Ok(limits) => {
+                shared.lock().limiter.set_limits(limits);
                 ok()
             }
             Err(r) => r,

@@ -54,8 +54,13 @@ impl Default for Features {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Faults {
-    /// Share of requests answered 429 (`RequestError` body with `msBeforeNext` = 1000).
+    /// Share of requests answered 429 (Segment's `RequestError` body; `msBeforeNext` is
+    /// [`Faults::ms_before_next`]).
     pub rate_429: f64,
+    /// `msBeforeNext` of an injected 429, in milliseconds; `None` = 1000.
+    pub ms_before_next: Option<u64>,
+    /// Inject faults into reads (GET) only; writes are never faulted.
+    pub reads_only: bool,
     /// Share of requests answered 500 or 503 with an `errors` envelope.
     pub rate_5xx: f64,
     /// Share of requests whose connection is reset (TCP RST) without any response.
@@ -99,6 +104,9 @@ pub struct MockConfig {
     pub read_limit_per_min: Option<u32>,
     /// Write (non-GET) requests per minute; default `Some(60)` like Segment's IAM write endpoints.
     pub write_limit_per_min: Option<u32>,
+    /// Length of a rate-limit window (default one minute). The two limits above then count
+    /// per window of this length instead of per minute.
+    pub rate_window: Duration,
     /// Fault injection (default none).
     pub faults: Faults,
     /// Also route `DELETE /groups/{id}/users` (plural), whose existence on the live API is unverified.
@@ -119,6 +127,7 @@ impl std::fmt::Debug for MockConfig {
             .field("latency", &self.latency)
             .field("read_limit_per_min", &self.read_limit_per_min)
             .field("write_limit_per_min", &self.write_limit_per_min)
+            .field("rate_window", &self.rate_window)
             .field("faults", &self.faults)
             .field("plural_group_delete", &self.plural_group_delete)
             .field(
@@ -140,6 +149,7 @@ impl MockConfig {
             latency: Duration::ZERO,
             read_limit_per_min: None,
             write_limit_per_min: Some(60),
+            rate_window: crate::ratelimit::DEFAULT_WINDOW,
             faults: Faults::default(),
             plural_group_delete: false,
             accept_unknown_resource_types: false,
@@ -186,6 +196,24 @@ impl MockConfig {
     pub fn write_limit_per_min(mut self, limit: Option<u32>) -> Self {
         self.write_limit_per_min = limit;
         self
+    }
+
+    /// Sets the length of a rate-limit window (default one minute).
+    #[must_use]
+    pub fn rate_window(mut self, window: Duration) -> Self {
+        self.rate_window = window;
+        self
+    }
+
+    /// The limits as the server holds them.
+    pub fn rate_limits(&self) -> crate::RateLimits {
+        crate::RateLimits {
+            read: self.read_limit_per_min,
+            write: self.write_limit_per_min,
+            window_ms: u64::try_from(self.rate_window.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1),
+        }
     }
 
     /// Sets the faults.

@@ -2,8 +2,9 @@
 //!
 //! It serves the operations of `segment-api.md` §9 over a generated ([`generate`]) or hand-written
 //! ([`Workspace::from_json_file`]) workspace, with Segment's envelopes, pagination, media types,
-//! plan/feature gating and rate-limit headers, plus knobs for latency, rate limits and
-//! deterministic fault injection ([`Faults`]). Counters and a request log are readable in
+//! plan/feature gating and a real rate limiter (fixed windows per token and per endpoint
+//! class, truthful `X-RateLimit-*` headers, the documented 429 body; see [`RateLimits`]), plus
+//! knobs for latency and deterministic fault injection ([`Faults`]). Counters and a request log are readable in
 //! process ([`MockServer::counters`], [`MockServer::request_log`]) and over loopback-only
 //! `/__admin/*` endpoints (see the `admin` module docs in the source).
 //!
@@ -50,4 +51,5 @@ pub use model::{
     ResourceType, Role, Source, SourceMetadata, Space, User, Warehouse, WarehouseMetadata,
     Workspace,
 };
+pub use ratelimit::{DEFAULT_WINDOW, RateLimits};
 pub use server::{Counters, ERROR_JSON, LoggedRequest, MockServer, V1_JSON, V1ALPHA_JSON};

@@ -69,6 +69,9 @@ struct Args {
     /// Write requests per minute (0 = unlimited).
     #[arg(long, default_value_t = 60)]
     write_limit: u32,
+    /// Length of a rate-limit window in milliseconds (the limits above count per window).
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    rate_window_ms: u64,
     /// Also route the plural DELETE /groups/{id}/users.
     #[arg(long)]
     plural_group_delete: bool,
@@ -131,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
         .latency(Duration::from_millis(args.latency_ms))
         .read_limit_per_min(limit(args.read_limit))
         .write_limit_per_min(limit(args.write_limit))
+        .rate_window(Duration::from_millis(args.rate_window_ms))
         .plural_group_delete(args.plural_group_delete)
         .accept_unknown_resource_types(args.accept_unknown_resource_types);
     let server = MockServer::start_on_port(config, args.port).await?;

@@ -32,7 +32,7 @@ use crate::config::{Faults, Features, MockConfig, Plan};
 use crate::ids::{hash_strs, splitmix64, unit_f64};
 use crate::model::Workspace;
 use crate::query::Query;
-use crate::ratelimit::{Bucket, Verdict};
+use crate::ratelimit::{Class, Limiter, RateLimits, Verdict};
 use crate::{MockError, admin};
 
 /// Media type of successful v1 responses.
@@ -114,8 +114,7 @@ pub(crate) struct ServerState {
     pagination_dropped: bool,
     plural_group_delete: bool,
     accept_unknown_resource_types: bool,
-    read: Bucket,
-    write: Bucket,
+    pub(crate) limiter: Limiter,
     pub(crate) counters: Counters,
     pub(crate) log: VecDeque<LoggedRequest>,
 }
@@ -192,8 +191,7 @@ impl MockServer {
             pagination_dropped: false,
             plural_group_delete: config.plural_group_delete,
             accept_unknown_resource_types: config.accept_unknown_resource_types,
-            read: Bucket::new(config.read_limit_per_min),
-            write: Bucket::new(config.write_limit_per_min),
+            limiter: Limiter::new(config.rate_limits()),
             counters: Counters::default(),
             log: VecDeque::new(),
         };
@@ -287,11 +285,26 @@ impl MockServer {
         self.shared.lock().latency = latency;
     }
 
-    /// Changes the read and write limits per minute (`None` = unlimited); the current window is kept.
+    /// Changes the read and write limits per window (`None` = unlimited); the window length
+    /// and the open windows are kept.
     pub fn set_rate_limits(&self, read_per_min: Option<u32>, write_per_min: Option<u32>) {
         let mut st = self.shared.lock();
-        st.read.set_limit(read_per_min);
-        st.write.set_limit(write_per_min);
+        let window_ms = st.limiter.limits().window_ms;
+        st.limiter.set_limits(RateLimits {
+            read: read_per_min,
+            write: write_per_min,
+            window_ms,
+        });
+    }
+
+    /// Replaces every limit, the window length included (open windows are kept).
+    pub fn set_limits(&self, limits: RateLimits) {
+        self.shared.lock().limiter.set_limits(limits);
+    }
+
+    /// The limits in force.
+    pub fn rate_limits(&self) -> RateLimits {
+        self.shared.lock().limiter.limits()
     }
 
     /// Enables or disables the plural `DELETE /groups/{id}/users` route.
@@ -657,11 +670,13 @@ fn process(
     let u_malformed = unit_f64(splitmix64(&mut rng_state));
     let pick = splitmix64(&mut rng_state);
     let f = &st.faults;
-    if u < f.rate_reset {
+    let faultable = !f.reads_only || method == Method::GET;
+    if !faultable {
+        // No fault for this request (the draws above keep the sequence deterministic).
+    } else if u < f.rate_reset {
         note_fault(st, log, "reset");
         return Outcome::Reset;
-    }
-    if u < f.rate_reset + f.rate_5xx {
+    } else if u < f.rate_reset + f.rate_5xx {
         note_fault(st, log, "5xx");
         let e = if pick.is_multiple_of(2) {
             ApiError::new(500, "InternalServerError", "Internal server error")
@@ -669,19 +684,20 @@ fn process(
             ApiError::new(503, "ServiceUnavailable", "Service temporarily unavailable")
         };
         return Outcome::Reply(Reply::error(&e, None));
-    }
-    if u < f.rate_reset + f.rate_5xx + f.rate_429 {
+    } else if u < f.rate_reset + f.rate_5xx + f.rate_429 {
+        let ms = f.ms_before_next.unwrap_or(1000);
         note_fault(st, log, "429");
-        return Outcome::Reply(Reply::error(&too_many(1000, 0), None));
+        return Outcome::Reply(Reply::error(&too_many(ms, 0), None));
     }
+    let u_malformed = if faultable { u_malformed } else { 1.0 };
 
     let now = tokio::time::Instant::now();
-    let bucket = if method == Method::GET {
-        &mut st.read
+    let class = if method == Method::GET {
+        Class::Read
     } else {
-        &mut st.write
+        Class::Write
     };
-    let verdict = bucket.take(now);
+    let verdict = st.limiter.take(token, class, now);
     if !verdict.allowed {
         let ms = u64::try_from(verdict.reset_in.as_millis())
             .unwrap_or(u64::MAX)

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use baton_model::ids::{EntitlementId, ResourceRef, ResourceTypeId};
 use futures::{StreamExt, TryStreamExt};
 use segment_api::{InviteInput, InvitePermissionInput, PermissionResource, ResourceKind};
-use segment_connector::scheme::{self, SegmentEntitlement};
+use segment_scheme::{self as scheme, SegmentEntitlement};
 use serde_json::json;
 
 use crate::engine::{OpResults, Run};

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use baton_model::ids::{EntitlementId, ResourceRef};
 use futures::TryStreamExt;
 use segment_api::{Client, MinimalUser, Permission, PermissionInput};
-use segment_connector::scheme::{self, PermissionKey, SegmentEntitlement};
+use segment_scheme::{self as scheme, PermissionKey, SegmentEntitlement};
 use serde_json::json;
 
 use crate::outcome::{PlannedWrite, encode, indexed_query};

@@ -9,7 +9,7 @@ use baton_model::ids::{EntitlementId, GrantId, ResourceRef, ResourceTypeId};
 use futures::StreamExt;
 use segment_api::{PermissionInput, PermissionResource, ResourceKind, Role, Workspace};
 use segment_cache::Session;
-use segment_connector::scheme::{self, PrincipalType, SchemeError, SegmentEntitlement};
+use segment_scheme::{self as scheme, PrincipalType, SchemeError, SegmentEntitlement};
 use tokio::sync::OnceCell;
 
 use crate::account::{self, AccountRequest};

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use segment_connector::scheme::{LabelSet, ScopeType, SegmentEntitlement, role_slug};
 use segment_connector::{SyncError, SyncOptions, SyncProgress, min_requests, sync};
 use segment_mock::{Features, GenSpec, MockConfig, Plan, ResourceType, Workspace, generate};
+use segment_scheme::{LabelSet, ScopeType, SegmentEntitlement, role_slug};
 
 use crate::support::{Contents, mock_requests, session, session_for, start, sync_mock};
 
@@ -147,7 +147,7 @@ async fn generated_workspace_is_complete_consistent_and_minimal() {
         .collect();
     assert!(!group_held.is_empty());
     for g in group_held {
-        assert!(segment_connector::mapping::is_expandable(g), "{}", g.id);
+        assert!(segment_scheme::mapping::is_expandable(g), "{}", g.id);
     }
     // The scoped grants' entitlements carry a name-derived slug.
     assert!(

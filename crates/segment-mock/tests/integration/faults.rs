@@ -166,3 +166,24 @@ async fn unauthorized_after_n_requests() {
     }
     assert_eq!(codes, vec![200, 200, 200, 401, 401]);
 }
+
+#[tokio::test]
+async fn read_only_429_with_a_chosen_wait() {
+    let h = Harness::start(config().faults(Faults {
+        rate_429: 1.0,
+        malformed_json_rate: 1.0,
+        ms_before_next: Some(25),
+        reads_only: true,
+        ..Faults::default()
+    }))
+    .await;
+    let r = h.get("/users").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.errors()[0]["data"]["msBeforeNext"], 25);
+    // Writes are never faulted: neither refused nor truncated.
+    let r = h.post("/groups", &json!({"name": "kept"})).await;
+    assert_eq!(r.status, 200);
+    assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_ok());
+    assert_eq!(h.server.counters().per_fault.get("429"), Some(&1));
+    assert_eq!(h.server.counters().rate_limited, 1);
+}

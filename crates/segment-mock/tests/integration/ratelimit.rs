@@ -78,3 +78,86 @@ async fn latency_uses_tokio_time() {
     // The paused clock advanced by the injected latency (virtual time, not wall time).
     assert!(start.elapsed() >= Duration::from_secs(30));
 }
+
+#[tokio::test(start_paused = true)]
+async fn window_length_is_configurable_and_headers_tell_the_truth() {
+    let h = Harness::start(
+        config()
+            .read_limit_per_min(Some(3))
+            .rate_window(Duration::from_secs(10)),
+    )
+    .await;
+    let before = std::time::SystemTime::now();
+    for i in 1..=3u64 {
+        let r = h.get("/users").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("x-ratelimit-consumed"),
+            Some(i.to_string().as_str())
+        );
+        assert_eq!(
+            r.header("x-ratelimit-remaining"),
+            Some((3 - i).to_string().as_str())
+        );
+        // Reset is an HTTP date about one window ahead (whole seconds).
+        let reset = httpdate_parse(r.header("x-ratelimit-reset").unwrap());
+        let ahead = reset.duration_since(before).unwrap_or_default();
+        assert!(ahead <= Duration::from_secs(12), "{ahead:?}");
+    }
+    tokio::time::advance(Duration::from_secs(4)).await;
+    let r = h.get("/users").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.errors()[0]["data"]["msBeforeNext"], 6_000);
+    assert_eq!(r.errors()[0]["data"]["consumedPoints"], 4);
+    assert_eq!(h.server.counters().rate_limited, 1);
+    tokio::time::advance(Duration::from_secs(6)).await;
+    assert_eq!(h.get("/users").await.status, 200);
+}
+
+#[tokio::test(start_paused = true)]
+async fn limits_are_set_over_the_admin_route() {
+    let h = Harness::start(config()).await;
+    let limits: segment_mock::RateLimits = h
+        .client
+        .get(h.url("/__admin/rate-limits"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(limits.read, None, "reads are unlimited by default");
+    assert_eq!(limits.window_ms, 60_000);
+    let r = h
+        .client
+        .put(h.url("/__admin/rate-limits"))
+        .json(&json!({"read": 1, "write": 5, "window_ms": 2000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        h.server.rate_limits(),
+        segment_mock::RateLimits {
+            read: Some(1),
+            write: Some(5),
+            window_ms: 2000
+        }
+    );
+    assert_eq!(h.get("/users").await.status, 200);
+    let r = h.get("/users").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.errors()[0]["data"]["msBeforeNext"], 2000);
+    let r = h
+        .client
+        .put(h.url("/__admin/rate-limits"))
+        .json(&json!({"read": 1, "window_ms": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+fn httpdate_parse(s: &str) -> std::time::SystemTime {
+    httpdate::parse_http_date(s).unwrap()
+}

@@ -1,4 +1,4 @@
-//! Segment API models -> Baton objects (mapping-spec.md).
+//! Segment API models -> Baton objects.
 //!
 //! Pure functions: no I/O, no logging. Every function that builds an id returns a
 //! [`baton_model::Error`] when a Segment id cannot be represented (empty, or containing `:`);
@@ -18,10 +18,11 @@ use baton_model::{Error, annotations};
 use prost_types::Struct;
 use segment_api::{Function, Role, Source, Space, User, UserGroup, Warehouse, Workspace};
 
-use crate::scheme::{
-    FUNCTION, GROUP, INVITE, LabelSet, MEMBER_SLUG, PrincipalType, ROLE, SOURCE, SPACE,
-    SegmentEntitlement, USER, WAREHOUSE, WORKSPACE,
+use crate::resource_types::{
+    FUNCTION, GROUP, INVITE, MEMBER_SLUG, PrincipalType, ROLE, SOURCE, SPACE, USER, WAREHOUSE,
+    WORKSPACE,
 };
+use crate::{LabelSet, SegmentEntitlement};
 
 /// Display name prefix of invitation resources.
 pub const INVITE_DISPLAY_PREFIX: &str = "(Invitation) ";

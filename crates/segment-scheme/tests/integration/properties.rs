@@ -3,9 +3,7 @@
 
 use baton_model::ids::EntitlementId;
 use proptest::prelude::*;
-use segment_connector::scheme::{
-    LabelSet, PrincipalType, ScopeType, SegmentEntitlement, role_slug,
-};
+use segment_scheme::{LabelSet, PrincipalType, ScopeType, SegmentEntitlement, role_slug};
 
 fn id_strategy() -> impl Strategy<Value = String> {
     "[A-Za-z0-9_.@+-]{1,24}"

@@ -7,8 +7,8 @@ use baton_model::profile::get_str;
 use baton_model::resource::resource_ref;
 use prost::Message;
 use segment_api::{Role, Source, User, UserGroup, Warehouse, Workspace};
-use segment_connector::mapping;
-use segment_connector::scheme::{LabelSet, PrincipalType, SegmentEntitlement};
+use segment_scheme::mapping;
+use segment_scheme::{LabelSet, PrincipalType, SegmentEntitlement};
 use serde_json::json;
 
 fn ws_ref() -> baton_model::ids::ResourceRef {

@@ -1,8 +1,9 @@
-//! The request budget of a sync: what a full (or restricted) sync must at least ask
-//! (mapping-spec.md "Request budget").
+//! Request counting: the fewest requests a full (or restricted) sync must make, which the
+//! report compares the requests actually made against.
 
 use std::collections::BTreeSet;
 
+use crate::SyncDepth;
 use segment_scheme::{FUNCTION, GROUP, INVITE, ROLE, SOURCE, SPACE, USER, WAREHOUSE};
 
 /// Number of function kinds listed (`segment_api::FunctionKind::ALL`).
@@ -55,12 +56,17 @@ pub(crate) struct FetchPlan {
     pub(crate) list_roles: bool,
     /// Permissions are needed (`getUser` / `getUserGroup`).
     pub(crate) permissions: bool,
+    /// Entitlements are written.
+    pub(crate) entitlements: bool,
+    /// Grants are written.
+    pub(crate) grants: bool,
 }
 
 impl FetchPlan {
-    pub(crate) fn new(types: Option<&BTreeSet<String>>) -> Self {
+    pub(crate) fn new(types: Option<&BTreeSet<String>>, depth: SyncDepth) -> Self {
         let has = |t: &str| types.is_none_or(|s| s.contains(t));
         let scoped = has(SOURCE) || has(WAREHOUSE) || has(FUNCTION) || has(SPACE);
+        let entitlements = depth.entitlements();
         Self {
             users: has(USER),
             groups: has(GROUP),
@@ -70,8 +76,10 @@ impl FetchPlan {
             warehouses: has(WAREHOUSE),
             functions: has(FUNCTION),
             spaces: has(SPACE),
-            list_roles: has(ROLE) || scoped,
-            permissions: has(ROLE) || scoped,
+            list_roles: has(ROLE) || (scoped && entitlements),
+            permissions: entitlements && (has(ROLE) || scoped),
+            entitlements,
+            grants: depth.grants(),
         }
     }
 
@@ -84,28 +92,29 @@ impl FetchPlan {
     }
 
     pub(crate) fn group_members(&self) -> bool {
-        self.groups && self.users
+        self.groups && self.users && self.grants
     }
 
     pub(crate) fn group_invites(&self) -> bool {
-        self.groups && self.invites
+        self.groups && self.invites && self.grants
     }
 }
 
-/// The fewest requests a sync of `types` (`None` = all) can make on a workspace of these
+/// The fewest requests a sync of `types` (`None` = all) at `depth` can make on a workspace of these
 /// sizes with `page_size` items per page:
 ///
 /// 1 workspace + role pages + user pages + U (`getUser`) + group pages + G (`getUserGroup`) +
 /// Σ member pages + Σ group-invite pages + invite pages + source pages + warehouse pages +
 /// space pages + Σ over the 5 kinds of function pages, where each listing costs
 /// [`pages`]`(n)`; terms that the restriction makes unnecessary are left out (e.g. no
-/// `getUser` when neither roles nor scoped types are synced).
+/// `getUser` when neither roles nor scoped types are synced, no member listing without grants).
 pub fn min_requests(
     sizes: &WorkspaceSizes,
     page_size: u32,
     types: Option<&BTreeSet<String>>,
+    depth: SyncDepth,
 ) -> u64 {
-    let plan = FetchPlan::new(types);
+    let plan = FetchPlan::new(types, depth);
     let p = |n: u64| pages(n, page_size);
     let mut total = 1;
     if plan.list_roles {
@@ -180,9 +189,19 @@ mod tests {
             functions: [1, 0, 0, 0, 2],
         };
         // 1 + 1 + 2 + 2000 + 1 + 2 + (2 + 1) + (1 + 1) + 1 + 1 + 1 + 1 + 5 = 2021
-        assert_eq!(min_requests(&sizes, 1000, None), 2021);
+        assert_eq!(min_requests(&sizes, 1000, None, SyncDepth::Full), 2021);
         let only: BTreeSet<String> = ["user", "group"].into_iter().map(String::from).collect();
         // 1 + 2 + 1 + (2 + 1)
-        assert_eq!(min_requests(&sizes, 1000, Some(&only)), 7);
+        assert_eq!(min_requests(&sizes, 1000, Some(&only), SyncDepth::Full), 7);
+        // Without grants: no member or group-invite listing (2021 - 3 - 2).
+        assert_eq!(
+            min_requests(&sizes, 1000, None, SyncDepth::SkipGrants),
+            2016
+        );
+        // Resources only: no getUser / getUserGroup either (2016 - 2000 - 2 = 14).
+        assert_eq!(
+            min_requests(&sizes, 1000, None, SyncDepth::SkipEntitlementsAndGrants),
+            14
+        );
     }
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::oneshot;
 
 #[derive(Debug, Default)]
-pub(crate) struct Turns {
+pub(crate) struct PrincipalQueues {
     inner: Mutex<Tails>,
 }
 
@@ -34,11 +34,11 @@ struct Slot {
 /// operation on each key run), whether or not it was waited for.
 #[derive(Debug)]
 pub(crate) struct Ticket {
-    turns: Arc<Turns>,
+    turns: Arc<PrincipalQueues>,
     slots: Vec<Slot>,
 }
 
-impl Turns {
+impl PrincipalQueues {
     fn lock(&self) -> MutexGuard<'_, Tails> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -116,7 +116,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn submission_order_is_kept_and_the_map_empties() {
-        let turns = Arc::new(Turns::default());
+        let turns = Arc::new(PrincipalQueues::default());
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut handles = Vec::new();
         // Submitted in order 0..10; started in reverse; each sleeps a shrinking time.
@@ -142,7 +142,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn multi_key_tickets_do_not_deadlock() {
-        let turns = Arc::new(Turns::default());
+        let turns = Arc::new(PrincipalQueues::default());
         let mut a = turns.enqueue(["x".to_owned(), "y".to_owned()]);
         let mut b = turns.enqueue(["y".to_owned(), "x".to_owned()]);
         let mut c = turns.enqueue(["x".to_owned()]);

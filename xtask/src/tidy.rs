@@ -98,6 +98,25 @@ pub(crate) const DEP_RULES: &[DepRule] = &[
         krate: "segment-provision",
         forbidden: &["segment-connector", "segment-cli", "segment-mock", "axum"],
     },
+    DepRule {
+        krate: "c1-proto",
+        forbidden: &[
+            "segment-*",
+            "baton-c1z",
+            "baton-service",
+            "c1-mock",
+            "reqwest",
+            "rusqlite",
+        ],
+    },
+    DepRule {
+        krate: "baton-service",
+        forbidden: &["segment-*", "baton-c1z", "c1-mock", "rusqlite"],
+    },
+    DepRule {
+        krate: "c1-mock",
+        forbidden: &["segment-*", "baton-service", "reqwest"],
+    },
 ];
 
 pub(crate) fn run() -> anyhow::Result<()> {

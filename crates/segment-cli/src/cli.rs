@@ -66,8 +66,8 @@ pub(crate) struct GlobalArgs {
     #[arg(long, env = "BATON_TOKEN", hide_env_values = true, global = true, value_parser = parse_token)]
     pub(crate) token: Option<Token>,
 
-    /// The .c1z file to write (sync) or to resolve principal types from (provisioning)
-    /// [default: sync.c1z; demo.c1z for a demo sync].
+    /// The .c1z file to write (sync), to read (review commands) or to resolve principal types
+    /// from (provisioning) [default: sync.c1z; demo.c1z for a demo sync].
     #[arg(
         short = 'f',
         long,

@@ -1,7 +1,8 @@
 //! `segment-cli`: the command-line program of the Segment connector. It syncs a Twilio Segment
 //! workspace into a Baton `.c1z` file (the default command, as baton connectors behave) and
 //! provisions access (grant, revoke, create account, delete, bulk plans), with the standard
-//! baton flags and `BATON_*` environment variables.
+//! baton flags and `BATON_*` environment variables; its review commands (who-has, access,
+//! diff, export, listings) answer access questions from a c1z through `baton-access`.
 //!
 //! This is the only crate of the workspace that prints: results go to stdout (text, or JSON
 //! with `--output json`), logs to stderr through `tracing`, and a failure ends with one line on

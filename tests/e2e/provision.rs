@@ -53,12 +53,18 @@ async fn grant_then_revoke_with_no_op_exit_codes() {
     assert_eq!(members(&server, "grpEmpty01"), ["bob@small.example"]);
 
     let again = common::run(dir.path(), &grant).await;
-    again.expect_code(3);
+    again.expect_code(0);
     assert!(
         again.stdout.contains("already has group:grpEmpty01:member"),
         "{}",
         again.stdout
     );
+    // Opt-in: the no-op keeps its own exit code; the same grant stays a no-op (nothing written).
+    let mut detailed = grant.clone();
+    detailed.push("--detailed-exitcode".into());
+    let writes_before = server.counters().writes;
+    common::run(dir.path(), &detailed).await.expect_code(3);
+    assert_eq!(server.counters().writes, writes_before);
 
     let revoke = with_conn(
         &server,
@@ -80,7 +86,7 @@ async fn grant_then_revoke_with_no_op_exit_codes() {
     );
     assert!(members(&server, "grpEmpty01").is_empty());
     let again = common::run(dir.path(), &revoke).await;
-    again.expect_code(3);
+    again.expect_code(0);
     assert!(again.stdout.contains("does not have"), "{}", again.stdout);
 }
 
@@ -174,7 +180,7 @@ async fn json_output_of_outcomes_and_errors() {
     assert!(user_roles(&server, "usrCarol01").contains(&"roleWhAdm01".to_owned()));
 
     let again = common::run(dir.path(), &grant).await;
-    again.expect_code(3);
+    again.expect_code(0);
     assert_eq!(again.json()["kind"], "already_granted");
 
     // A refused operation: JSON on stdout, one line on stderr, exit 1.
@@ -303,7 +309,7 @@ async fn baton_flags_resolve_ids_through_the_c1z() {
         ),
     )
     .await;
-    out.expect_code(3);
+    out.expect_code(0);
 
     // The label-scoped role of the fixture, through its grant id.
     let out = common::run(
@@ -382,7 +388,7 @@ async fn create_account_and_delete_resource() {
         ),
     )
     .await;
-    out.expect_code(3);
+    out.expect_code(0);
     assert!(
         out.stdout.contains("already a workspace member"),
         "{}",
@@ -407,7 +413,7 @@ async fn create_account_and_delete_resource() {
             .iter()
             .any(|i| i.email == "new.person@small.example")
     );
-    common::run(dir.path(), &delete).await.expect_code(3);
+    common::run(dir.path(), &delete).await.expect_code(0);
 
     let out = common::run(
         dir.path(),

@@ -21,13 +21,15 @@ an id found nowhere is an error. A revoke from a principal whose type was looked
 that principal does not exist (with a stated type it is `nothing to do`).
 
 Exit codes:
-  0  success: the sync finished, or the change was made (or, with --dry-run, would be made);
-     create-account of an existing member grants it the requested roles and groups, and of a
-     pending invitation ensures its groups and lists the roles it could not apply (not exit 3)
+  0  success: the sync finished, or the change was made (or, with --dry-run, would be made), or
+     there was nothing to do (already granted, already revoked, already invited, already a
+     member, already gone: the message and --output json's \"noop\" say so); create-account of
+     an existing member grants it the requested roles and groups, and of a pending invitation
+     ensures its groups and lists the roles it could not apply
   1  failure (one line on stderr says why); for `apply`: at least one operation failed
   2  usage error (unknown flag, bad value, missing argument)
-  3  nothing to do: already granted, already revoked, already invited, already a member,
-     already gone (for `apply`: 0 when every operation succeeded, whatever their kind)";
+  3  only with --detailed-exitcode: nothing to do (for `apply`: 0 when every operation
+     succeeded, whatever their kind)";
 
 /// Sync a Twilio Segment workspace into a Baton .c1z file, and provision access.
 #[derive(Debug, Parser)]
@@ -129,6 +131,11 @@ pub(crate) struct GlobalArgs {
         global = true
     )]
     pub(crate) output: OutputFormat,
+
+    /// Exit 3 (instead of 0) when a grant, revoke, create-account or delete had nothing to do
+    /// (already granted, revoked, invited, a member, gone), as Terraform's -detailed-exitcode.
+    #[arg(long, global = true)]
+    pub(crate) detailed_exitcode: bool,
 
     /// Timeout of one HTTP request, in seconds.
     #[arg(

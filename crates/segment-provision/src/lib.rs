@@ -30,6 +30,7 @@ mod context;
 mod delete;
 mod directory;
 mod error;
+mod existence;
 mod member_batch;
 mod op;
 mod options;

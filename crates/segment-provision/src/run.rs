@@ -170,6 +170,9 @@ impl Inner {
         out.results.extend(done.results);
         out.unapplied = done.unapplied;
         for f in done.follow {
+            if f.principal.resource_type().as_str() == segment_scheme::INVITE {
+                run.note_invited(f.principal.resource());
+            }
             let index = phases.next_follow;
             phases.next_follow += 1;
             out.follow_of

@@ -92,6 +92,14 @@ pub enum ProvisionError {
         /// `invite:<email>`.
         invite: String,
     },
+    /// A cross-process lock file could not be opened or locked (nothing was changed).
+    #[error("cannot lock {path} to serialize writes with other processes: {reason}")]
+    Lock {
+        /// The lock file or directory.
+        path: String,
+        /// The operating system's message.
+        reason: String,
+    },
     /// Workspace membership is not revoked through a revoke.
     #[error(
         "workspace membership ({entitlement}) is not revoked through a revoke: remove the user from \
@@ -370,6 +378,7 @@ impl ProvisionError {
             Self::WorkspaceMembershipGrant { .. } => "workspace_membership_grant",
             Self::WorkspaceMembershipRevoke { .. } => "workspace_membership_revoke",
             Self::WarehouseSyncOnly { .. } => "warehouse_sync_only",
+            Self::Lock { .. } => "lock",
             Self::ScopedResourceNotFound { .. } => "scoped_resource_not_found",
             Self::InviteNotPending { .. } => "invite_not_pending",
             Self::RoleNotFound { .. } => "role_not_found",

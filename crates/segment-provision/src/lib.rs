@@ -31,6 +31,7 @@ mod delete;
 mod directory;
 mod error;
 mod existence;
+mod host_lock;
 mod member_batch;
 mod op;
 mod options;

@@ -8,6 +8,7 @@ use futures::StreamExt;
 
 use crate::account::{self};
 use crate::context::{Inner, OpResults, Run};
+use crate::host_lock;
 use crate::member_batch::{self, MemberOp};
 use crate::op::{Change, Op, reject_reordered};
 use crate::perm_batch::{self, PermOp, Subject};
@@ -120,6 +121,19 @@ impl Inner {
         ops: Vec<(usize, Result<Op, ProvisionError>)>,
     ) -> (OpResults, Vec<crate::PlannedWrite>) {
         let run = Run::new(self);
+        // Writes on one principal are serialized across processes too (see host_lock).
+        let _locks = if self.options.dry_run {
+            None
+        } else {
+            match self.host_locks(&ops).await {
+                Ok(locks) => Some(locks),
+                Err(e) => {
+                    let results = ops.into_iter().map(|(i, _)| (i, Err(e.clone()))).collect();
+                    self.report_progress(&results);
+                    return (results, Vec::new());
+                }
+            }
+        };
         let mut phases = sort_phases(ops);
         let mut results = std::mem::take(&mut phases.early);
         self.report_progress(&results);
@@ -150,6 +164,28 @@ impl Inner {
             results.extend(r);
         }
         (results, run.into_writes())
+    }
+
+    /// The host-wide locks of the principals of `ops` (waits for other processes).
+    async fn host_locks(
+        &self,
+        ops: &[(usize, Result<Op, ProvisionError>)],
+    ) -> Result<host_lock::HostLocks, ProvisionError> {
+        let keys: Vec<String> = ops
+            .iter()
+            .filter_map(|(_, op)| op.as_ref().ok().map(Op::queue_key))
+            .collect();
+        if keys.is_empty() {
+            return Ok(host_lock::HostLocks::none());
+        }
+        let workspace = self.workspace().await?;
+        let dir = host_lock::lock_dir();
+        tokio::task::spawn_blocking(move || host_lock::acquire(&dir, &workspace.id, &keys))
+            .await
+            .map_err(|e| ProvisionError::Lock {
+                path: host_lock::lock_dir().display().to_string(),
+                reason: e.to_string(),
+            })?
     }
 
     fn report_progress(&self, results: &OpResults) {

@@ -16,9 +16,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  codegen [--check]   regenerate crates/baton-model/src/pb.rs from the .proto files
-                      (--check: fail if the committed file is stale)
-  tidy                check //! headers on every .rs file and the dependency rules
+  codegen [--check]   regenerate crates/baton-model/src/pb.rs from the .proto files and
+                      docs/CLI.md from segment-cli (--check: fail if either is stale)
+  tidy                check //! headers on every .rs file, the dependency rules and the
+                      optional (feature-gated) dependencies
   bench [criterion|scale|all]
                       criterion benches (default), or the release-mode scale runs
                       whose figures docs/BENCHMARKS.md records

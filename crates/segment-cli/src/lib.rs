@@ -14,6 +14,7 @@
 //! crate may depend on it. segment-mock (the `--demo` server) is an optional dependency of the
 //! default-on `demo` feature; `--no-default-features` builds a binary without it.
 
+mod baton_flags;
 mod capabilities;
 mod cli;
 mod connect;

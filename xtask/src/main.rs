@@ -18,9 +18,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  codegen [--check]   regenerate baton-model and c1-proto pb.rs from the .proto files
-                      (--check: fail if the committed file is stale)
-  tidy                check //! headers on every .rs file and the dependency rules
+  codegen [--check]   regenerate baton-model's and c1-proto's pb.rs from the .proto files and
+                      docs/CLI.md from segment-cli (--check: fail if any is stale)
+  tidy                check //! headers on every .rs file, the dependency rules and the
+                      optional (feature-gated) dependencies
   bench [criterion|scale|sync-matrix|all]
                       criterion benches (default), the release-mode scale runs
                       whose figures docs/BENCHMARKS.md records, or the sync under

@@ -4,6 +4,8 @@
 //!    lines) with a `//!` line.
 //! 2. No crate reaches a forbidden dependency through its normal (non-dev) dependency graph;
 //!    the rules live in [`DEP_RULES`], the single place to edit them.
+//! 3. Dependencies allowed only behind a feature are optional and enabled by it
+//!    ([`OPTIONAL_DEPS`]: segment-mock in segment-cli only through `demo`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -119,6 +121,52 @@ pub(crate) const DEP_RULES: &[DepRule] = &[
     },
 ];
 
+/// Dependencies a crate may have only as optional ones, enabled by one feature:
+/// `(crate, dependency, feature)`. segment-mock reaches the product binary only through the
+/// default-on `demo` feature, so `--no-default-features` builds a binary without it.
+pub(crate) const OPTIONAL_DEPS: &[(&str, &str, &str)] = &[("segment-cli", "segment-mock", "demo")];
+
+/// Violations of [`OPTIONAL_DEPS`]-style `rules` in `cargo metadata` output, one line each.
+pub(crate) fn check_optional_deps(
+    json: &serde_json::Value,
+    rules: &[(&str, &str, &str)],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let packages = json["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for (krate, dep, feature) in rules {
+        let Some(pkg) = packages.iter().find(|p| p["name"] == *krate) else {
+            continue;
+        };
+        for d in pkg["dependencies"].as_array().into_iter().flatten() {
+            let normal = d["kind"].is_null();
+            if d["name"] == *dep && normal && d["optional"] != true {
+                out.push(format!(
+                    "{krate} must depend on {dep} only as an optional dependency (feature `{feature}`)"
+                ));
+            }
+        }
+        let enables = pkg["features"][*feature]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|f| f == &format!("dep:{dep}"));
+        let declared = pkg["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| d["name"] == *dep && d["kind"].is_null());
+        if declared && !enables {
+            out.push(format!(
+                "{krate}'s feature `{feature}` must enable dep:{dep}"
+            ));
+        }
+    }
+    out
+}
+
 pub(crate) fn run() -> anyhow::Result<()> {
     let root = crate::project_root();
     let mut failed = false;
@@ -134,8 +182,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
         }
     }
 
-    let graph = DepGraph::from_cargo_metadata(&root)?;
-    let violations = check_dep_rules(&graph, DEP_RULES);
+    let metadata = cargo_metadata(&root)?;
+    let graph = DepGraph::from_metadata_json(&metadata)?;
+    let mut violations = check_dep_rules(&graph, DEP_RULES);
+    violations.extend(check_optional_deps(&metadata, OPTIONAL_DEPS));
     if violations.is_empty() {
         println!("tidy: dependency rules hold");
     } else {
@@ -217,23 +267,30 @@ pub(crate) struct DepGraph {
 
 impl DepGraph {
     /// Runs `cargo metadata --format-version 1` in `root` and reads its resolve graph.
+    #[cfg(test)]
     pub(crate) fn from_cargo_metadata(root: &Path) -> anyhow::Result<Self> {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let output = Command::new(cargo)
-            .current_dir(root)
-            .args(["metadata", "--format-version", "1"])
-            .output()
-            .context("running cargo metadata")?;
-        if !output.status.success() {
-            bail!(
-                "cargo metadata failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        let json: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-        Self::from_metadata_json(&json)
+        Self::from_metadata_json(&cargo_metadata(root)?)
     }
+}
 
+/// `cargo metadata --format-version 1`, run in `root`.
+fn cargo_metadata(root: &Path) -> anyhow::Result<serde_json::Value> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1"])
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+impl DepGraph {
     fn from_metadata_json(json: &serde_json::Value) -> anyhow::Result<Self> {
         let mut graph = Self::default();
         for pkg in json["packages"].as_array().context("metadata: packages")? {
@@ -492,6 +549,27 @@ mod tests {
         assert!(check_dep_rules(&g, DEP_RULES).contains(
             &"segment-scheme must not depend on tokio: segment-scheme -> tokio".to_owned()
         ));
+    }
+
+    #[test]
+    fn segment_mock_is_optional_in_segment_cli() {
+        let json = cargo_metadata(&crate::project_root()).unwrap();
+        assert_eq!(
+            check_optional_deps(&json, OPTIONAL_DEPS),
+            Vec::<String>::new()
+        );
+        let broken = serde_json::json!({"packages": [{
+            "name": "segment-cli",
+            "dependencies": [{"name": "segment-mock", "kind": null, "optional": false}],
+            "features": {"demo": []},
+        }]});
+        assert_eq!(
+            check_optional_deps(&broken, OPTIONAL_DEPS),
+            [
+                "segment-cli must depend on segment-mock only as an optional dependency (feature `demo`)",
+                "segment-cli's feature `demo` must enable dep:segment-mock",
+            ]
+        );
     }
 
     #[test]

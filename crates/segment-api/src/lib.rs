@@ -24,6 +24,7 @@ mod models;
 mod ops;
 mod pagination;
 mod token;
+mod write_request;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT,
@@ -38,3 +39,4 @@ pub use models::{
 };
 pub use pagination::Page;
 pub use token::Token;
+pub use write_request::WriteRequest;

@@ -13,48 +13,12 @@ use serde::de::DeserializeOwned;
 use crate::client::Call;
 use crate::encode::{Query, path_segment};
 use crate::pagination::paginate;
+use crate::write_request::WriteRequest;
 use crate::{
     Client, Error, Function, FunctionKind, InviteInput, Label, MinimalUser, MinimalUserGroup, Page,
     Permission, PermissionInput, Role, Source, Space, User, UserGroup, Warehouse, Workspace,
     envelope,
 };
-
-#[derive(Serialize)]
-struct PermissionsBody<'a> {
-    permissions: &'a [PermissionInput],
-}
-
-#[derive(Serialize)]
-struct EmailsBody<'a> {
-    emails: &'a [&'a str],
-}
-
-#[derive(Serialize)]
-struct InvitesBody<'a> {
-    invites: &'a [InviteInput],
-}
-
-fn non_empty<T>(operation: &'static str, what: &str, values: &[T]) -> Result<(), Error> {
-    if values.is_empty() {
-        Err(Error::InvalidArgument {
-            operation,
-            reason: format!("{what} is empty"),
-        })
-    } else {
-        Ok(())
-    }
-}
-
-fn no_empty_strings(operation: &'static str, what: &str, values: &[&str]) -> Result<(), Error> {
-    non_empty(operation, what, values)?;
-    match values.iter().position(|v| v.is_empty()) {
-        Some(i) => Err(Error::InvalidArgument {
-            operation,
-            reason: format!("{what}[{i}] is empty"),
-        }),
-        None => Ok(()),
-    }
-}
 
 fn user_path(operation: &'static str, user_id: &str, tail: &str) -> Result<String, Error> {
     Ok(format!(
@@ -88,7 +52,7 @@ impl Client {
         envelope::object(operation, &body, key)
     }
 
-    async fn write_object<T: DeserializeOwned, B: Serialize>(
+    pub(crate) async fn write_object<T: DeserializeOwned, B: Serialize>(
         &self,
         operation: &'static str,
         method: Method,
@@ -101,7 +65,7 @@ impl Client {
         envelope::object(operation, &body, key)
     }
 
-    async fn delete_with(
+    pub(crate) async fn delete_with(
         &self,
         operation: &'static str,
         path: Result<String, Error>,
@@ -195,10 +159,8 @@ impl Client {
 
     /// `deleteUsers`: `DELETE /users?userIds.0=..` (removes them from the workspace).
     pub async fn delete_users(&self, user_ids: &[&str]) -> Result<(), Error> {
-        const OP: &str = "deleteUsers";
-        let mut query = Query::default();
-        query.indexed(OP, "userIds", user_ids)?;
-        self.delete_with(OP, Ok("/users".to_owned()), query).await
+        self.send_delete(WriteRequest::delete_users(user_ids)?)
+            .await
     }
 
     /// `addPermissionsToUser`: `POST /users/{userId}/permissions`; returns the user's
@@ -208,17 +170,8 @@ impl Client {
         user_id: &str,
         permissions: &[PermissionInput],
     ) -> Result<Vec<Permission>, Error> {
-        const OP: &str = "addPermissionsToUser";
-        non_empty(OP, "permissions", permissions)?;
-        let path = user_path(OP, user_id, "/permissions");
-        self.write_object(
-            OP,
-            Method::POST,
-            path,
-            &PermissionsBody { permissions },
-            "permissions",
-        )
-        .await
+        self.send_permissions(WriteRequest::add_user_permissions(user_id, permissions)?)
+            .await
     }
 
     /// `replacePermissionsForUser`: `PUT /users/{userId}/permissions` (overwrites the whole
@@ -228,15 +181,10 @@ impl Client {
         user_id: &str,
         permissions: &[PermissionInput],
     ) -> Result<Vec<Permission>, Error> {
-        const OP: &str = "replacePermissionsForUser";
-        let path = user_path(OP, user_id, "/permissions");
-        self.write_object(
-            OP,
-            Method::PUT,
-            path,
-            &PermissionsBody { permissions },
-            "permissions",
-        )
+        self.send_permissions(WriteRequest::replace_user_permissions(
+            user_id,
+            permissions,
+        )?)
         .await
     }
 
@@ -339,11 +287,11 @@ impl Client {
         user_group_id: &str,
         emails: &[&str],
     ) -> Result<UserGroup, Error> {
-        const OP: &str = "addUsersToUserGroup";
-        no_empty_strings(OP, "emails", emails)?;
-        let path = group_path(OP, "groups", user_group_id, "/users");
-        self.write_object(OP, Method::POST, path, &EmailsBody { emails }, "userGroup")
-            .await
+        self.send_user_group(WriteRequest::add_users_to_user_group(
+            user_group_id,
+            emails,
+        )?)
+        .await
     }
 
     /// `removeUsersFromUserGroup`: `DELETE /group/{userGroupId}/users?emails.0=..` (note the
@@ -353,11 +301,11 @@ impl Client {
         user_group_id: &str,
         emails: &[&str],
     ) -> Result<(), Error> {
-        const OP: &str = "removeUsersFromUserGroup";
-        let mut query = Query::default();
-        query.indexed(OP, "emails", emails)?;
-        self.delete_with(OP, group_path(OP, "group", user_group_id, "/users"), query)
-            .await
+        self.send_delete(WriteRequest::remove_users_from_user_group(
+            user_group_id,
+            emails,
+        )?)
+        .await
     }
 
     /// `addPermissionsToUserGroup`: `POST /groups/{userGroupId}/permissions`.
@@ -366,16 +314,10 @@ impl Client {
         user_group_id: &str,
         permissions: &[PermissionInput],
     ) -> Result<Vec<Permission>, Error> {
-        const OP: &str = "addPermissionsToUserGroup";
-        non_empty(OP, "permissions", permissions)?;
-        let path = group_path(OP, "groups", user_group_id, "/permissions");
-        self.write_object(
-            OP,
-            Method::POST,
-            path,
-            &PermissionsBody { permissions },
-            "permissions",
-        )
+        self.send_permissions(WriteRequest::add_permissions_to_user_group(
+            user_group_id,
+            permissions,
+        )?)
         .await
     }
 
@@ -385,15 +327,10 @@ impl Client {
         user_group_id: &str,
         permissions: &[PermissionInput],
     ) -> Result<Vec<Permission>, Error> {
-        const OP: &str = "replacePermissionsForUserGroup";
-        let path = group_path(OP, "groups", user_group_id, "/permissions");
-        self.write_object(
-            OP,
-            Method::PUT,
-            path,
-            &PermissionsBody { permissions },
-            "permissions",
-        )
+        self.send_permissions(WriteRequest::replace_permissions_for_user_group(
+            user_group_id,
+            permissions,
+        )?)
         .await
     }
 
@@ -461,24 +398,14 @@ impl Client {
     /// `createInvites`: `POST /invites` (HTTP 201); returns the invited emails. An email
     /// already invited or already a member gives [`Error::AlreadyExists`].
     pub async fn create_invites(&self, invites: &[InviteInput]) -> Result<Vec<String>, Error> {
-        const OP: &str = "createInvites";
-        non_empty(OP, "invites", invites)?;
-        self.write_object(
-            OP,
-            Method::POST,
-            Ok("/invites".to_owned()),
-            &InvitesBody { invites },
-            "emails",
-        )
-        .await
+        self.send_emails(WriteRequest::create_invites(invites)?)
+            .await
     }
 
     /// `deleteInvites`: `DELETE /invites?emails.0=..`.
     pub async fn delete_invites(&self, emails: &[&str]) -> Result<(), Error> {
-        const OP: &str = "deleteInvites";
-        let mut query = Query::default();
-        query.indexed(OP, "emails", emails)?;
-        self.delete_with(OP, Ok("/invites".to_owned()), query).await
+        self.send_delete(WriteRequest::delete_invites(emails)?)
+            .await
     }
 
     // ---- Resources -------------------------------------------------------------------

@@ -3,7 +3,8 @@
 //! enums as names, defaults omitted, 2-space indent).
 //!
 //! What is declared, per resource type: SYNC for every type; PROVISION for the types whose
-//! entitlements can be granted and revoked (group, role, source, warehouse, function, space);
+//! entitlements can be granted and revoked (group, role, source, function, space; warehouses
+//! are sync-only: Segment's Public API does not provision roles on them);
 //! ACCOUNT_PROVISIONING (invitations, no password) and RESOURCE_DELETE on `user`;
 //! RESOURCE_DELETE on `invite`.
 
@@ -17,12 +18,9 @@ use crate::output;
 fn capabilities_of(resource_type: &str) -> Vec<Capability> {
     let mut caps = vec![Capability::Sync];
     match resource_type {
-        scheme::GROUP
-        | scheme::ROLE
-        | scheme::SOURCE
-        | scheme::WAREHOUSE
-        | scheme::FUNCTION
-        | scheme::SPACE => caps.push(Capability::Provision),
+        scheme::GROUP | scheme::ROLE | scheme::SOURCE | scheme::FUNCTION | scheme::SPACE => {
+            caps.push(Capability::Provision);
+        }
         scheme::USER => {
             caps.push(Capability::AccountProvisioning);
             caps.push(Capability::ResourceDelete);
@@ -289,5 +287,21 @@ mod tests {
             .find(|c| c["resourceType"]["id"] == "invite")
             .unwrap();
         assert_eq!(invite["skipSyncAnomalyDetection"], true);
+        let warehouse = per_type
+            .iter()
+            .find(|c| c["resourceType"]["id"] == "warehouse")
+            .unwrap();
+        assert_eq!(
+            warehouse["capabilities"],
+            serde_json::json!(["CAPABILITY_SYNC"])
+        );
+        let source = per_type
+            .iter()
+            .find(|c| c["resourceType"]["id"] == "source")
+            .unwrap();
+        assert_eq!(
+            source["capabilities"],
+            serde_json::json!(["CAPABILITY_SYNC", "CAPABILITY_PROVISION"])
+        );
     }
 }

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use segment_api::Token;
 use segment_scheme as scheme;
 
+pub(crate) use crate::baton_flags::BatonProvisioningArgs;
+
 /// Shown at the end of `segment-cli --help`.
 pub(crate) const AFTER_HELP: &str = "\
 Without a subcommand (and without a provisioning flag) segment-cli syncs, as baton connectors do.
@@ -21,13 +23,15 @@ an id found nowhere is an error. A revoke from a principal whose type was looked
 that principal does not exist (with a stated type it is `nothing to do`).
 
 Exit codes:
-  0  success: the sync finished, or the change was made (or, with --dry-run, would be made);
-     create-account of an existing member grants it the requested roles and groups, and of a
-     pending invitation ensures its groups and lists the roles it could not apply (not exit 3)
+  0  success: the sync finished, or the change was made (or, with --dry-run, would be made), or
+     there was nothing to do (already granted, already revoked, already invited, already a
+     member, already gone: the message and --output json's \"noop\" say so); create-account of
+     an existing member grants it the requested roles and groups, and of a pending invitation
+     ensures its groups and lists the roles it could not apply
   1  failure (one line on stderr says why); for `apply`: at least one operation failed
   2  usage error (unknown flag, bad value, missing argument)
-  3  nothing to do: already granted, already revoked, already invited, already a member,
-     already gone (for `apply`: 0 when every operation succeeded, whatever their kind)";
+  3  only with --detailed-exitcode: nothing to do (for `apply`: 0 when every operation
+     succeeded, whatever their kind)";
 
 /// Sync a Twilio Segment workspace into a Baton .c1z file, and provision access.
 #[derive(Debug, Parser)]
@@ -129,6 +133,11 @@ pub(crate) struct GlobalArgs {
         global = true
     )]
     pub(crate) output: OutputFormat,
+
+    /// Exit 3 (instead of 0) when a grant, revoke, create-account or delete had nothing to do
+    /// (already granted, revoked, invited, a member, gone), as Terraform's -detailed-exitcode.
+    #[arg(long, global = true)]
+    pub(crate) detailed_exitcode: bool,
 
     /// Timeout of one HTTP request, in seconds.
     #[arg(
@@ -246,82 +255,6 @@ impl SyncArgs {
             demo: self.demo || root.demo,
             keep_syncs: self.keep_syncs.or(root.keep_syncs),
         }
-    }
-}
-
-/// The standard baton on-demand provisioning flags (hidden; see the subcommands).
-#[derive(Debug, Clone, Default, Args)]
-pub(crate) struct BatonProvisioningArgs {
-    /// Entitlement id to grant (baton flag; see `grant`).
-    #[arg(
-        long,
-        env = "BATON_GRANT_ENTITLEMENT",
-        hide = true,
-        requires = "grant_principal"
-    )]
-    pub(crate) grant_entitlement: Option<String>,
-
-    /// Principal resource id of the grant (baton flag).
-    #[arg(
-        long,
-        env = "BATON_GRANT_PRINCIPAL",
-        hide = true,
-        requires = "grant_entitlement"
-    )]
-    pub(crate) grant_principal: Option<String>,
-
-    /// Principal resource type of the grant (baton flag).
-    #[arg(long, env = "BATON_GRANT_PRINCIPAL_TYPE", hide = true, value_enum)]
-    pub(crate) grant_principal_type: Option<PrincipalTypeArg>,
-
-    /// Grant id to revoke (baton flag; see `revoke`).
-    #[arg(long, env = "BATON_REVOKE_GRANT", hide = true)]
-    pub(crate) revoke_grant: Option<String>,
-
-    /// Email of the account to create (baton flag; see `create-account`).
-    #[arg(long, env = "BATON_CREATE_ACCOUNT_EMAIL", hide = true)]
-    pub(crate) create_account_email: Option<String>,
-
-    /// Login of the account to create (baton flag; used as the email when it is one).
-    #[arg(long, env = "BATON_CREATE_ACCOUNT_LOGIN", hide = true)]
-    pub(crate) create_account_login: Option<String>,
-
-    /// Profile of the account to create, a JSON object (baton flag; `email`, `role`, `groups`).
-    #[arg(long, env = "BATON_CREATE_ACCOUNT_PROFILE", hide = true)]
-    pub(crate) create_account_profile: Option<String>,
-
-    /// Resource type of the account to create (baton flag; only `user`/`invite`).
-    #[arg(long, env = "BATON_CREATE_ACCOUNT_RESOURCE_TYPE", hide = true)]
-    pub(crate) create_account_resource_type: Option<String>,
-
-    /// Resource id to delete (baton flag; see `delete-resource`).
-    #[arg(
-        long,
-        env = "BATON_DELETE_RESOURCE",
-        hide = true,
-        requires = "delete_resource_type"
-    )]
-    pub(crate) delete_resource: Option<String>,
-
-    /// Resource type of the resource to delete (baton flag).
-    #[arg(long, env = "BATON_DELETE_RESOURCE_TYPE", hide = true, value_enum)]
-    pub(crate) delete_resource_type: Option<DeleteTypeArg>,
-}
-
-impl BatonProvisioningArgs {
-    /// How many distinct provisioning actions the flags ask for.
-    pub(crate) fn actions(&self) -> usize {
-        [
-            self.grant_entitlement.is_some() || self.grant_principal.is_some(),
-            self.revoke_grant.is_some(),
-            self.create_account_email.is_some()
-                || self.create_account_login.is_some()
-                || self.create_account_profile.is_some(),
-            self.delete_resource.is_some(),
-        ]
-        .into_iter()
-        .filter(|b| *b)
-        .count()
     }
 }
 

@@ -12,11 +12,14 @@
 //! The library target exists so that the end-to-end tests (package `segment-e2e`) can build
 //! this very program as a test binary of their own; its public items are [`main`] and
 //! [`cli_reference`] (for the generated `docs/CLI.md`). No library
-//! crate may depend on it.
+//! crate may depend on it. segment-mock (the `--demo` server) is an optional dependency of the
+//! default-on `demo` feature; `--no-default-features` builds a binary without it.
 
+mod baton_flags;
 mod capabilities;
 mod cli;
 mod connect;
+mod demo;
 mod failure;
 mod logging;
 mod output;

@@ -24,7 +24,8 @@ use crate::output;
 pub(crate) const EXIT_CHANGED: u8 = 0;
 /// Exit code of a failure.
 pub(crate) const EXIT_FAILED: u8 = 1;
-/// Exit code of a no-op (already granted, revoked, invited, a member, gone).
+/// Exit code of a no-op (already granted, revoked, invited, a member, gone) under
+/// `--detailed-exitcode`; without it a no-op is a success (0).
 pub(crate) const EXIT_NOOP: u8 = 3;
 
 /// One provisioning request, from a subcommand or from the baton flags.
@@ -289,7 +290,7 @@ pub(crate) async fn run(global: &GlobalArgs, action: Action, dry_run: bool) -> a
                     }
                 }
             }
-            Ok(if outcome.is_noop() {
+            Ok(if outcome.is_noop() && global.detailed_exitcode {
                 EXIT_NOOP
             } else {
                 EXIT_CHANGED

@@ -10,43 +10,19 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use segment_cache::Session;
 use segment_connector::{SyncOptions, SyncProgress, SyncReport};
-use segment_mock::{GenSpec, MockConfig, MockServer};
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, OutputFormat, SyncArgs};
 use crate::connect::{self, Target};
+use crate::demo::Demo;
 use crate::output;
-
-/// What the in-process demo server serves.
-#[derive(Debug)]
-struct Demo {
-    server: MockServer,
-    spec: GenSpec,
-    workspace_name: String,
-}
 
 /// Runs a sync; returns the exit code (0).
 pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<u8> {
     let (demo, target) = if args.demo {
-        let spec = GenSpec::default();
-        let workspace = segment_mock::generate(&spec);
-        let workspace_name = workspace.name.clone();
-        let server = MockServer::start(MockConfig::new(workspace))
-            .await
-            .context("cannot start the demo server (segment-mock)")?;
-        let target = Target {
-            base_url: server.base_url(),
-            token: segment_api::Token::new(server.token()),
-        };
+        let (demo, target) = Demo::start().await?;
         tracing::info!(base_url = %target.base_url, "demo: serving a generated workspace in-process");
-        (
-            Some(Demo {
-                server,
-                spec,
-                workspace_name,
-            }),
-            target,
-        )
+        (Some(demo), target)
     } else {
         (None, Target::from_flags(global)?)
     };
@@ -95,11 +71,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
         OutputFormat::Json => {
             let mut value = summary_json(&report);
             if let Some(demo) = &demo {
-                value["demo"] = json!({
-                    "base_url": demo.server.base_url(),
-                    "workspace": demo.workspace_name,
-                    "seed": demo.spec.seed,
-                });
+                value["demo"] = demo.json();
             }
             value["pace"] = json!(session.pacer().summary());
             output::out_json(&value);
@@ -112,11 +84,8 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
                     ""
                 };
                 output::out(&format!(
-                    "Demo: synced the generated workspace {:?} (segment-mock, seed {}, served \
-                     in-process at {} for this run only) into {}{own_file}.",
-                    demo.workspace_name,
-                    demo.spec.seed,
-                    demo.server.base_url(),
+                    "{} into {}{own_file}.",
+                    demo.describe(),
                     report.path.display()
                 ));
             }
@@ -131,7 +100,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
         }
     }
     if let Some(demo) = demo {
-        demo.server.shutdown().await;
+        demo.shutdown().await;
     }
     Ok(0)
 }

@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use baton_model::ids::{EntitlementId, ResourceRef, ResourceTypeId};
 use futures::{StreamExt, TryStreamExt};
-use segment_api::{InviteInput, InvitePermissionInput, PermissionResource, ResourceKind};
+use segment_api::{
+    InviteInput, InvitePermissionInput, PermissionResource, ResourceKind, WriteRequest,
+};
 use segment_scheme::{self as scheme, SegmentEntitlement};
-use serde_json::json;
 
 use crate::context::{OpResults, Run};
 use crate::outcome::PlannedWrite;
@@ -195,13 +196,8 @@ async fn prepare(
     })
 }
 
-fn create_write(invites: &[InviteInput]) -> PlannedWrite {
-    PlannedWrite {
-        operation: "createInvites",
-        method: "POST",
-        path: "/invites".to_owned(),
-        body: Some(json!({ "invites": invites })),
-    }
+fn create_write(invites: &[InviteInput]) -> Result<PlannedWrite, segment_api::Error> {
+    WriteRequest::create_invites(invites).map(|r| PlannedWrite::from(&r))
 }
 
 fn invite_input(p: &Prepared) -> InviteInput {
@@ -327,9 +323,16 @@ async fn classify_duplicate(
 /// One invitation, sent first; a duplicate is classified by looking it up afterwards.
 async fn create_one(run: &Run<'_>, p: &Prepared) -> AccountResult {
     let inputs = [invite_input(p)];
-    let write = create_write(&inputs);
-    match run.client().create_invites(&inputs).await {
-        Ok(emails) => {
+    let sent = match create_write(&inputs) {
+        Ok(write) => run
+            .client()
+            .create_invites(&inputs)
+            .await
+            .map(|e| (write, e)),
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok((write, emails)) => {
             run.record(&write);
             let listed = emails
                 .into_iter()
@@ -451,14 +454,13 @@ pub(crate) async fn create_accounts(
 
     for chunk in to_create.chunks(run.max_batch()) {
         let inputs: Vec<InviteInput> = chunk.iter().map(|p| invite_input(p)).collect();
-        let write = create_write(&inputs);
-        let sent = if dry_run {
-            Ok(())
-        } else {
-            run.client().create_invites(&inputs).await.map(|_| ())
+        let sent = match create_write(&inputs) {
+            Err(e) => Err(e),
+            Ok(write) if dry_run => Ok(write),
+            Ok(write) => run.client().create_invites(&inputs).await.map(|_| write),
         };
         match sent {
-            Ok(()) => {
+            Ok(write) => {
                 run.record(&write);
                 for p in chunk {
                     let r = match invite_ref(&p.email) {

@@ -2,12 +2,14 @@
 //! per-run context ([`Run`]: writes made, emails looked up, the role refresh), so the batch,
 //! account and run modules depend on this module instead of on each other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use baton_model::ids::{EntitlementId, ResourceRef};
 use segment_api::{Client, Workspace};
 use segment_cache::Session;
+use segment_scheme::ScopeType;
 use tokio::sync::OnceCell;
 
 use crate::outcome::PlannedWrite;
@@ -36,6 +38,12 @@ pub(crate) struct Run<'a> {
     pub(crate) emails: Mutex<HashMap<String, String>>,
     /// Set once the session's role list was listed afresh during this run.
     roles_refreshed: tokio::sync::OnceCell<()>,
+    /// Resource ids per scope type (in `ScopeType::ALL` order), listed once per run.
+    scope_ids: [OnceCell<HashSet<String>>; 4],
+    /// Pending invitations (lowercased), listed once per run.
+    pending_invites: OnceCell<HashSet<String>>,
+    /// Addresses (lowercased) this run invites (or found invited) before their group grants.
+    invited: Mutex<HashSet<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -49,7 +57,49 @@ impl<'a> Run<'a> {
             writes: Mutex::new(Vec::new()),
             emails: Mutex::new(HashMap::new()),
             roles_refreshed: tokio::sync::OnceCell::new(),
+            scope_ids: Default::default(),
+            pending_invites: OnceCell::new(),
+            invited: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Notes that this run's account phase invited `email` (a dry run only plans it).
+    pub(crate) fn note_invited(&self, email: &str) {
+        lock(&self.invited).insert(email.to_lowercase());
+    }
+
+    /// Whether this run's account phase invited `email`.
+    pub(crate) fn was_invited(&self, email: &str) -> bool {
+        lock(&self.invited).contains(&email.to_lowercase())
+    }
+
+    /// The resource ids of `scope`, listed by `list` the first time in this run.
+    pub(crate) async fn scope_ids<F, Fut>(
+        &self,
+        scope: ScopeType,
+        list: F,
+    ) -> Result<&HashSet<String>, ProvisionError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<HashSet<String>, ProvisionError>>,
+    {
+        let index = ScopeType::ALL
+            .iter()
+            .position(|s| *s == scope)
+            .unwrap_or_default();
+        self.scope_ids[index].get_or_try_init(list).await
+    }
+
+    /// The pending invitations (lowercased), listed by `list` the first time in this run.
+    pub(crate) async fn pending_invites<F, Fut>(
+        &self,
+        list: F,
+    ) -> Result<&HashSet<String>, ProvisionError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<HashSet<String>, ProvisionError>>,
+    {
+        self.pending_invites.get_or_try_init(list).await
     }
 
     /// Forgets the session's cached role list and lists the roles again, once per run

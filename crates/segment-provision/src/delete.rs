@@ -4,31 +4,22 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use baton_model::ids::ResourceRef;
 use futures::TryStreamExt;
+use segment_api::WriteRequest;
 use segment_scheme::{self as scheme};
 
 use crate::account::invite_ref;
 use crate::context::{OpResults, Run};
-use crate::outcome::{PlannedWrite, indexed_query};
+use crate::outcome::PlannedWrite;
 use crate::{Outcome, OutcomeKind, ProvisionError};
 
 // ---- deletes ---------------------------------------------------------------------------------
 
-fn delete_users_write(ids: &[&str]) -> PlannedWrite {
-    PlannedWrite {
-        operation: "deleteUsers",
-        method: "DELETE",
-        path: format!("/users?{}", indexed_query("userIds", ids)),
-        body: None,
-    }
+fn delete_users_write(ids: &[&str]) -> Result<PlannedWrite, segment_api::Error> {
+    WriteRequest::delete_users(ids).map(|r| PlannedWrite::from(&r))
 }
 
-fn delete_invites_write(emails: &[&str]) -> PlannedWrite {
-    PlannedWrite {
-        operation: "deleteInvites",
-        method: "DELETE",
-        path: format!("/invites?{}", indexed_query("emails", emails)),
-        body: None,
-    }
+fn delete_invites_write(emails: &[&str]) -> Result<PlannedWrite, segment_api::Error> {
+    WriteRequest::delete_invites(emails).map(|r| PlannedWrite::from(&r))
 }
 
 fn removed(
@@ -125,14 +116,13 @@ async fn delete_users(run: &Run<'_>, users: Vec<(usize, ResourceRef)>) -> OpResu
 async fn delete_user_chunk(run: &Run<'_>, chunk: &[(usize, ResourceRef)]) -> OpResults {
     let dry_run = run.dry_run();
     let ids: Vec<&str> = chunk.iter().map(|(_, r)| r.resource()).collect();
-    let write = delete_users_write(&ids);
-    let sent = if dry_run {
-        Ok(())
-    } else {
-        run.client().delete_users(&ids).await
+    let sent = match delete_users_write(&ids) {
+        Err(e) => Err(e),
+        Ok(write) if dry_run => Ok(write),
+        Ok(write) => run.client().delete_users(&ids).await.map(|()| write),
     };
     match sent {
-        Ok(()) => {
+        Ok(write) => {
             run.record(&write);
             chunk
                 .iter()
@@ -191,14 +181,13 @@ async fn delete_invites(run: &Run<'_>, invites: Vec<(usize, ResourceRef)>) -> Op
     }
     for chunk in targets.chunks(run.max_batch()) {
         let emails: Vec<&str> = chunk.iter().map(|(_, _, e)| e.as_str()).collect();
-        let write = delete_invites_write(&emails);
-        let sent = if dry_run {
-            Ok(())
-        } else {
-            run.client().delete_invites(&emails).await
+        let sent = match delete_invites_write(&emails) {
+            Err(e) => Err(e),
+            Ok(write) if dry_run => Ok(write),
+            Ok(write) => run.client().delete_invites(&emails).await.map(|()| write),
         };
         match sent {
-            Ok(()) => {
+            Ok(write) => {
                 run.record(&write);
                 for (i, r, _) in chunk {
                     results.push((*i, Ok(deleted_by(&write, dry_run, r.clone()))));

@@ -62,6 +62,44 @@ pub enum ProvisionError {
         /// The entitlement id.
         entitlement: String,
     },
+    /// Warehouse roles are read by the sync but cannot be provisioned through the Public API.
+    #[error(
+        "{entitlement}: warehouses are sync-only (Segment's Public API does not provision roles on \
+         warehouses); change it in Segment's app. Nothing was changed"
+    )]
+    WarehouseSyncOnly {
+        /// The entitlement id.
+        entitlement: String,
+    },
+    /// The source, function or space of a scoped entitlement does not exist (fail closed).
+    #[error(
+        "{entitlement}: {resource} does not exist in the Segment workspace; nothing was changed"
+    )]
+    ScopedResourceNotFound {
+        /// The entitlement id.
+        entitlement: String,
+        /// `<type>:<id>` of the missing resource.
+        resource: String,
+    },
+    /// An `invite:` principal that is not a pending invitation (fail closed).
+    #[error(
+        "{invite} is not a pending invitation in the Segment workspace (create-account invites \
+         a person); {entitlement} was not granted and nothing was changed"
+    )]
+    InviteNotPending {
+        /// The entitlement id.
+        entitlement: String,
+        /// `invite:<email>`.
+        invite: String,
+    },
+    /// A cross-process lock file could not be opened or locked (nothing was changed).
+    #[error("cannot lock {path} to serialize writes with other processes: {reason}")]
+    Lock {
+        /// The lock file or directory.
+        path: String,
+        /// The operating system's message.
+        reason: String,
+    },
     /// Workspace membership is not revoked through a revoke.
     #[error(
         "workspace membership ({entitlement}) is not revoked through a revoke: remove the user from \
@@ -339,6 +377,10 @@ impl ProvisionError {
             Self::RoleOnInvite { .. } => "role_on_invite",
             Self::WorkspaceMembershipGrant { .. } => "workspace_membership_grant",
             Self::WorkspaceMembershipRevoke { .. } => "workspace_membership_revoke",
+            Self::WarehouseSyncOnly { .. } => "warehouse_sync_only",
+            Self::Lock { .. } => "lock",
+            Self::ScopedResourceNotFound { .. } => "scoped_resource_not_found",
+            Self::InviteNotPending { .. } => "invite_not_pending",
             Self::RoleNotFound { .. } => "role_not_found",
             Self::AmbiguousRole { .. } => "ambiguous_role",
             Self::UnknownRole { .. } => "unknown_role",

@@ -30,6 +30,8 @@ mod context;
 mod delete;
 mod directory;
 mod error;
+mod existence;
+mod host_lock;
 mod member_batch;
 mod op;
 mod options;

@@ -5,11 +5,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use baton_model::ids::{EntitlementId, ResourceRef};
 use futures::TryStreamExt;
-use segment_api::MinimalUser;
-use serde_json::json;
+use segment_api::{MinimalUser, WriteRequest};
 
 use crate::context::{OpResults, Run, gone, is_not_found};
-use crate::outcome::{PlannedWrite, encode, indexed_query};
+use crate::outcome::PlannedWrite;
 use crate::{Outcome, OutcomeKind, ProvisionError};
 
 // ---- group memberships -----------------------------------------------------------------------
@@ -25,26 +24,16 @@ pub(crate) struct MemberOp {
     pub(crate) add: bool,
 }
 
-fn add_members_write(group_id: &str, emails: &[&str]) -> PlannedWrite {
-    PlannedWrite {
-        operation: "addUsersToUserGroup",
-        method: "POST",
-        path: format!("/groups/{}/users", encode(group_id)),
-        body: Some(json!({ "emails": emails })),
-    }
+fn add_members_write(group_id: &str, emails: &[&str]) -> Result<PlannedWrite, ProvisionError> {
+    WriteRequest::add_users_to_user_group(group_id, emails)
+        .map(|r| PlannedWrite::from(&r))
+        .map_err(|e| ProvisionError::api(format!("adding members to group {group_id}"), e))
 }
 
-fn remove_members_write(group_id: &str, emails: &[&str]) -> PlannedWrite {
-    PlannedWrite {
-        operation: "removeUsersFromUserGroup",
-        method: "DELETE",
-        path: format!(
-            "/group/{}/users?{}",
-            encode(group_id),
-            indexed_query("emails", emails)
-        ),
-        body: None,
-    }
+fn remove_members_write(group_id: &str, emails: &[&str]) -> Result<PlannedWrite, ProvisionError> {
+    WriteRequest::remove_users_from_user_group(group_id, emails)
+        .map(|r| PlannedWrite::from(&r))
+        .map_err(|e| ProvisionError::api(format!("removing members from group {group_id}"), e))
 }
 
 /// Applies every membership change of one group: reads its members and invitees once, works
@@ -192,21 +181,18 @@ pub(crate) async fn run_member_batch(run: &Run<'_>, group_id: &str, ops: &[Membe
     let mut written: HashMap<String, Result<PlannedWrite, ProvisionError>> = HashMap::new();
     for chunk in to_remove.chunks(run.max_batch()) {
         let emails: Vec<&str> = chunk.iter().map(|(_, e)| e.as_str()).collect();
-        let write = remove_members_write(group_id, &emails);
-        let result = if dry_run {
-            Ok(())
-        } else {
-            client
+        let result = match remove_members_write(group_id, &emails) {
+            Err(e) => Err(e),
+            Ok(write) if dry_run => Ok(write),
+            Ok(write) => client
                 .remove_users_from_user_group(group_id, &emails)
                 .await
+                .map(|()| write)
                 .map_err(|e| {
                     ProvisionError::api(format!("removing members from group {group_id}"), e)
-                })
+                }),
         };
-        let result = result.map(|()| {
-            run.record(&write);
-            write
-        });
+        let result = result.inspect(|write| run.record(write));
         for (key, _) in chunk {
             written.insert(key.clone(), result.clone());
         }
@@ -250,9 +236,12 @@ async fn add_members(
     group_id: &str,
     emails: &[&str],
 ) -> Vec<(String, Result<PlannedWrite, ProvisionError>)> {
-    let write = add_members_write(group_id, emails);
     let tag = |result: Result<PlannedWrite, ProvisionError>| -> Vec<(String, Result<PlannedWrite, ProvisionError>)> {
         emails.iter().map(|e| (e.to_lowercase(), result.clone())).collect()
+    };
+    let write = match add_members_write(group_id, emails) {
+        Ok(write) => write,
+        Err(e) => return tag(Err(e)),
     };
     if run.dry_run() {
         run.record(&write);

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use baton_model::ids::{EntitlementId, ResourceRef};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use segment_api::WriteRequest;
 use serde::{Serialize, Serializer};
 
 /// What happened to one operation.
@@ -93,27 +93,16 @@ impl fmt::Display for PlannedWrite {
     }
 }
 
-/// Everything but RFC 3986 "unreserved" characters is encoded: the same rule the API
-/// client applies to path segments and query parts.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// One percent-encoded path segment or query part.
-pub(crate) fn encode(part: &str) -> String {
-    utf8_percent_encode(part, COMPONENT).to_string()
-}
-
-/// `name.0=v0&name.1=v1` (Segment's indexed array form), encoded.
-pub(crate) fn indexed_query(name: &str, values: &[&str]) -> String {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| format!("{}={}", encode(&format!("{name}.{i}")), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+impl From<&WriteRequest> for PlannedWrite {
+    /// The description segment-api sends: the same operation, method, encoded path and body.
+    fn from(request: &WriteRequest) -> Self {
+        Self {
+            operation: request.operation(),
+            method: request.method(),
+            path: request.path_and_query(),
+            body: request.body(),
+        }
+    }
 }
 
 /// What one operation did (or would do, in a dry run).
@@ -325,11 +314,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encoding_matches_the_client() {
-        assert_eq!(encode("a/b?c#d%e f"), "a%2Fb%3Fc%23d%25e%20f");
+    fn writes_are_described_as_the_client_sends_them() {
+        let request = WriteRequest::delete_invites(&["foo@example.com", "a+b&c=d#e"]).unwrap();
+        let w = PlannedWrite::from(&request);
         assert_eq!(
-            indexed_query("emails", &["foo@example.com", "a+b&c=d#e"]),
-            "emails.0=foo%40example.com&emails.1=a%2Bb%26c%3Dd%23e"
+            w.path,
+            "/invites?emails.0=foo%40example.com&emails.1=a%2Bb%26c%3Dd%23e"
+        );
+        assert_eq!(w.to_string(), request.to_string());
+        let request = WriteRequest::add_users_to_user_group("a/b?c#d%e f", &["x@y.z"]).unwrap();
+        assert_eq!(
+            PlannedWrite::from(&request).path,
+            "/groups/a%2Fb%3Fc%23d%25e%20f/users"
         );
     }
 

@@ -4,12 +4,11 @@
 use std::collections::HashMap;
 
 use baton_model::ids::{EntitlementId, ResourceRef};
-use segment_api::{Client, Permission, PermissionInput};
+use segment_api::{Client, Permission, PermissionInput, WriteRequest};
 use segment_scheme::{self as scheme, PermissionKey, SegmentEntitlement};
-use serde_json::json;
 
 use crate::context::{Inner, OpResults, Run, gone, is_not_found};
-use crate::outcome::{PlannedWrite, encode};
+use crate::outcome::PlannedWrite;
 use crate::perms::{self, PermChange};
 use crate::{Outcome, OutcomeKind, ProvisionError};
 
@@ -37,22 +36,22 @@ impl Subject {
         }
     }
 
-    fn write(&self, add: bool, inputs: &[PermissionInput]) -> PlannedWrite {
-        let (operation, prefix) = match (self, add) {
-            (Self::User(_), true) => ("addPermissionsToUser", "users"),
-            (Self::User(_), false) => ("replacePermissionsForUser", "users"),
-            (Self::Group(_), true) => ("addPermissionsToUserGroup", "groups"),
-            (Self::Group(_), false) => ("replacePermissionsForUserGroup", "groups"),
+    /// The write as segment-api sends it (see [`Self::send`]).
+    fn write(&self, add: bool, inputs: &[PermissionInput]) -> Result<PlannedWrite, ProvisionError> {
+        let request = match (self, add) {
+            (Self::User(id), true) => WriteRequest::add_user_permissions(id, inputs),
+            (Self::User(id), false) => WriteRequest::replace_user_permissions(id, inputs),
+            (Self::Group(id), true) => WriteRequest::add_permissions_to_user_group(id, inputs),
+            (Self::Group(id), false) => {
+                WriteRequest::replace_permissions_for_user_group(id, inputs)
+            }
         };
-        let id = match self {
-            Self::User(id) | Self::Group(id) => id,
-        };
-        PlannedWrite {
-            operation,
-            method: if add { "POST" } else { "PUT" },
-            path: format!("/{prefix}/{}/permissions", encode(id)),
-            body: Some(json!({ "permissions": inputs })),
-        }
+        request.map(|r| PlannedWrite::from(&r)).map_err(|e| {
+            ProvisionError::api(
+                format!("writing the permissions of {}", self.reference()),
+                e,
+            )
+        })
     }
 
     async fn send(
@@ -404,14 +403,14 @@ async fn converge(
         };
         if run.dry_run() {
             for (add, inputs) in &batches {
-                let write = subject.write(*add, inputs);
+                let write = subject.write(*add, inputs)?;
                 run.record(&write);
                 done.writes.push(write);
             }
             return Ok(done);
         }
         for (add, inputs) in &batches {
-            let write = subject.write(*add, inputs);
+            let write = subject.write(*add, inputs)?;
             let answer = subject.send(client, *add, inputs).await.map_err(|e| {
                 let what = if *add {
                     "adding permissions to"

@@ -3,10 +3,11 @@
 
 use baton_model::ids::{EntitlementId, ResourceRef};
 use segment_api::{PermissionInput, PermissionResource, ResourceKind, Role, Workspace};
-use segment_scheme::{self as scheme, PrincipalType, SchemeError, SegmentEntitlement};
+use segment_scheme::{self as scheme, PrincipalType, SchemeError, ScopeType, SegmentEntitlement};
 
 use crate::ProvisionError;
 use crate::context::{Inner, Run};
+use crate::existence;
 use crate::perm_batch::Subject;
 use crate::perms::PermChange;
 
@@ -215,6 +216,22 @@ impl Inner {
             supported,
         };
         let pid = principal.resource();
+        if let SegmentEntitlement::Scoped {
+            scope: ScopeType::Warehouse,
+            ..
+        } = entitlement
+        {
+            return Err(ProvisionError::WarehouseSyncOnly {
+                entitlement: id.to_string(),
+            });
+        }
+        if grant
+            && let SegmentEntitlement::Scoped {
+                scope, resource_id, ..
+            } = &entitlement
+        {
+            existence::check_scoped_resource(run, &id.to_string(), *scope, resource_id).await?;
+        }
         match entitlement {
             SegmentEntitlement::WorkspaceMember { .. } => Err(if grant {
                 ProvisionError::WorkspaceMembershipGrant {
@@ -237,11 +254,16 @@ impl Inner {
                     ),
                     Err(e) => Err(e),
                 },
-                PrincipalType::Invite => Ok(Target::Member {
-                    group_id,
-                    email: pid.to_owned(),
-                    user_id: None,
-                }),
+                PrincipalType::Invite => {
+                    if grant {
+                        existence::check_pending_invite(run, &id.to_string(), pid).await?;
+                    }
+                    Ok(Target::Member {
+                        group_id,
+                        email: pid.to_owned(),
+                        user_id: None,
+                    })
+                }
                 PrincipalType::Group => Err(unsupported("users and invites")),
             },
             SegmentEntitlement::RoleMember { .. } | SegmentEntitlement::Scoped { .. } => {

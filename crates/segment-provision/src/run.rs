@@ -8,6 +8,7 @@ use futures::StreamExt;
 
 use crate::account::{self};
 use crate::context::{Inner, OpResults, Run};
+use crate::host_lock;
 use crate::member_batch::{self, MemberOp};
 use crate::op::{Change, Op, reject_reordered};
 use crate::perm_batch::{self, PermOp, Subject};
@@ -120,6 +121,19 @@ impl Inner {
         ops: Vec<(usize, Result<Op, ProvisionError>)>,
     ) -> (OpResults, Vec<crate::PlannedWrite>) {
         let run = Run::new(self);
+        // Writes on one principal are serialized across processes too (see host_lock).
+        let _locks = if self.options.dry_run {
+            None
+        } else {
+            match self.host_locks(&ops).await {
+                Ok(locks) => Some(locks),
+                Err(e) => {
+                    let results = ops.into_iter().map(|(i, _)| (i, Err(e.clone()))).collect();
+                    self.report_progress(&results);
+                    return (results, Vec::new());
+                }
+            }
+        };
         let mut phases = sort_phases(ops);
         let mut results = std::mem::take(&mut phases.early);
         self.report_progress(&results);
@@ -152,6 +166,28 @@ impl Inner {
         (results, run.into_writes())
     }
 
+    /// The host-wide locks of the principals of `ops` (waits for other processes).
+    async fn host_locks(
+        &self,
+        ops: &[(usize, Result<Op, ProvisionError>)],
+    ) -> Result<host_lock::HostLocks, ProvisionError> {
+        let keys: Vec<String> = ops
+            .iter()
+            .filter_map(|(_, op)| op.as_ref().ok().map(Op::queue_key))
+            .collect();
+        if keys.is_empty() {
+            return Ok(host_lock::HostLocks::none());
+        }
+        let workspace = self.workspace().await?;
+        let dir = host_lock::lock_dir();
+        tokio::task::spawn_blocking(move || host_lock::acquire(&dir, &workspace.id, &keys))
+            .await
+            .map_err(|e| ProvisionError::Lock {
+                path: host_lock::lock_dir().display().to_string(),
+                reason: e.to_string(),
+            })?
+    }
+
     fn report_progress(&self, results: &OpResults) {
         if let Some(progress) = &self.options.progress {
             for (_, r) in results {
@@ -170,6 +206,9 @@ impl Inner {
         out.results.extend(done.results);
         out.unapplied = done.unapplied;
         for f in done.follow {
+            if f.principal.resource_type().as_str() == segment_scheme::INVITE {
+                run.note_invited(f.principal.resource());
+            }
             let index = phases.next_follow;
             phases.next_follow += 1;
             out.follow_of

@@ -13,7 +13,8 @@
 //! | [`SegmentEntitlement::Scoped`] | `<source\|warehouse\|function\|space>:<id>:<role slug>[@<labels>]` |
 //!
 //! Principals are `user:<userId>`, `group:<groupId>` and `invite:<email>`
-//! ([`SegmentPrincipal`]); a grant id is `<entitlement id>:<principal>` ([`SegmentGrant`]).
+//! ([`SegmentPrincipal`]); a grant id is `<entitlement id>:<principal>` ([`SegmentGrant`]); any
+//! synced resource is `<type>:<id>` ([`SegmentResource`]).
 //! `<labels>` is a [`LabelSet`] in its canonical encoding. Parsing and formatting are exact
 //! inverses: parsing accepts only the canonical form, so one permission entry has exactly one
 //! id.
@@ -34,6 +35,7 @@ mod grant;
 mod labels;
 pub mod mapping;
 mod permission;
+mod resource;
 pub mod resource_types;
 mod roles;
 
@@ -42,6 +44,7 @@ pub use error::SchemeError;
 pub use grant::{SegmentGrant, SegmentPrincipal};
 pub use labels::LabelSet;
 pub use permission::{PermissionKey, permission_matches};
+pub use resource::SegmentResource;
 pub use resource_types::{
     ALL_RESOURCE_TYPES, FUNCTION, GROUP, INVITE, MEMBER_SLUG, PrincipalType, ROLE, SOURCE, SPACE,
     ScopeType, USER, WAREHOUSE, WORKSPACE,

@@ -17,6 +17,10 @@ pub(crate) fn shared_dir() -> Option<PathBuf> {
             break;
         }
         if !dir.pop() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "../shared not found while CI is set: these tests must run in CI"
+            );
             println!("skipping: ../shared not found");
             return None;
         }
@@ -25,6 +29,10 @@ pub(crate) fn shared_dir() -> Option<PathBuf> {
     if shared.is_dir() {
         Some(shared)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared not found while CI is set: these tests must run in CI"
+        );
         println!("skipping: ../shared not found");
         None
     }

@@ -56,6 +56,10 @@ fn official_sdk_file_reads_like_the_go_reader() {
     let fixture = shared.join("fixtures/official-sdk-two-syncs.c1z");
     let expected = shared.join("fixtures/official-sdk-two-syncs.expected.jsonl");
     if !fixture.exists() || !expected.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared not found while CI is set: these tests must run in CI"
+        );
         println!("skipping: ../shared not found");
         return;
     }
@@ -295,6 +299,10 @@ fn appending_to_the_official_sdk_file_keeps_its_latest_sync() {
     let Some(shared) = shared_dir() else { return };
     let fixture = shared.join("fixtures/official-sdk-two-syncs.c1z");
     if !fixture.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared not found while CI is set: these tests must run in CI"
+        );
         println!("skipping: ../shared not found");
         return;
     }

@@ -198,7 +198,7 @@ async fn partial_failure_reports_each_operation_and_a_rerun_completes_without_du
     );
     assert!(matches!(
         report.results[1].result,
-        Err(ProvisionError::Api { .. })
+        Err(ProvisionError::ScopedResourceNotFound { .. })
     ));
     assert!(matches!(
         report.results[2].result,

@@ -59,8 +59,8 @@ fn perm_entitlements() -> Vec<(&'static str, PermissionKey)> {
             key("r-src-admin", ResourceKind::Source, "s2", &[]),
         ),
         (
-            "warehouse:wh1:warehouse_admin",
-            key("r-wh-admin", ResourceKind::Warehouse, "wh1", &[]),
+            "function:f1:function_admin",
+            key("r-fn-admin", ResourceKind::Function, "f1", &[]),
         ),
         (
             "space:sp1:engage_user",

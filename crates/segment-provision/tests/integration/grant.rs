@@ -3,7 +3,7 @@
 
 use baton_model::ids::{EntitlementId, ResourceRef};
 use segment_api::ResourceKind;
-use segment_provision::{OutcomeKind, ProvisionError, ProvisionOptions};
+use segment_provision::{OutcomeKind, ProvisionError, ProvisionOptions, Provisioner};
 use segment_scheme::{LabelSet, PermissionKey};
 
 use crate::support::{body, env, id, sent_path};
@@ -135,13 +135,13 @@ async fn scoped_roles_to_users_and_groups() {
             &bob,
             OutcomeKind::AlreadyGranted,
         ),
+        ("function:f1:function_admin", &eng, OutcomeKind::Granted),
         (
-            "warehouse:wh1:warehouse_admin",
+            "function:f1:function_admin",
             &eng,
             OutcomeKind::AlreadyGranted,
         ),
-        ("warehouse:wh1:warehouse_admin", &bob, OutcomeKind::Granted),
-        ("function:f1:function_admin", &eng, OutcomeKind::Granted),
+        ("function:f1:function_admin", &bob, OutcomeKind::Granted),
         ("space:sp1:engage_user", &dave, OutcomeKind::AlreadyGranted),
         ("space:sp1:engage_user", &eng, OutcomeKind::Granted),
     ];
@@ -153,12 +153,10 @@ async fn scoped_roles_to_users_and_groups() {
         env.keys("user:u-bob")
             .contains(&key("r-src-ro", ResourceKind::Source, "s2", &[]))
     );
-    assert!(env.keys("user:u-bob").contains(&key(
-        "r-wh-admin",
-        ResourceKind::Warehouse,
-        "wh1",
-        &[]
-    )));
+    assert!(
+        env.keys("user:u-bob")
+            .contains(&key("r-fn-admin", ResourceKind::Function, "f1", &[]))
+    );
     assert!(env.keys("group:g-eng").contains(&key(
         "r-fn-admin",
         ResourceKind::Function,
@@ -313,4 +311,72 @@ async fn refusals_write_nothing() {
     assert!(matches!(e, ProvisionError::GroupNotFound { .. }), "{e}");
 
     assert_eq!(env.writes(), 0);
+}
+
+/// Warehouses are sync-only: grants and revokes of their roles are refused with one clear
+/// error, before any read of the principal and without any write.
+#[tokio::test]
+async fn warehouse_roles_are_sync_only() {
+    let env = env(ProvisionOptions::default()).await;
+    let before = env.group_json("g-eng");
+    let ent = id("warehouse:wh1:warehouse_admin");
+    let err = env.prov.grant(&ent, &id("user:u-bob")).await.unwrap_err();
+    assert!(
+        matches!(err, ProvisionError::WarehouseSyncOnly { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Segment's app"), "{err}");
+    let err = env
+        .prov
+        .revoke_from(&ent, &id("group:g-eng"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ProvisionError::WarehouseSyncOnly { .. }),
+        "{err:?}"
+    );
+    let dry = Provisioner::new(
+        env.prov.session().clone(),
+        ProvisionOptions::default().with_dry_run(true),
+    );
+    assert!(dry.grant(&ent, &id("group:g-ops")).await.is_err());
+    assert_eq!(env.writes(), 0);
+    assert_eq!(env.group_json("g-eng"), before);
+}
+
+/// Fail closed on targets that do not exist: a scoped resource id that no listing has (even
+/// one that looks like a path) and an invite principal that is not a pending invitation.
+#[tokio::test]
+async fn grants_on_missing_scoped_resources_or_invitations_write_nothing() {
+    let env = env(ProvisionOptions::default()).await;
+    let carol: ResourceRef = id("user:u-carol");
+    for ent in [
+        "source:../../roles:source_admin",
+        "source:NoSuchSource:source_admin",
+        "function:nofn:function_admin",
+        "space:nospace:engage_user",
+    ] {
+        let err = env.prov.grant(&id(ent), &carol).await.unwrap_err();
+        assert!(
+            matches!(&err, ProvisionError::ScopedResourceNotFound { entitlement, .. } if entitlement == ent),
+            "{ent}: {err:?}"
+        );
+    }
+    let err = env
+        .prov
+        .grant(&id("group:g-ops:member"), &id("invite:nobody@example.com"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ProvisionError::InviteNotPending { .. }),
+        "{err:?}"
+    );
+    assert_eq!(env.writes(), 0);
+    // A pending invitation (any case) is granted.
+    let out = env
+        .prov
+        .grant(&id("group:g-ops:member"), &id("invite:Pending@Example.com"))
+        .await
+        .unwrap();
+    assert_eq!(out.kind, OutcomeKind::Granted);
 }

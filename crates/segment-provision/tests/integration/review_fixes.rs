@@ -40,9 +40,9 @@ async fn principals_without_a_type_are_resolved_never_guessed() {
 #[tokio::test]
 async fn an_inferred_principal_that_does_not_exist_is_an_error_not_already_revoked() {
     let env = env(ProvisionOptions::default()).await;
-    // g-eng is a group: as a user it does not exist. Its warehouse role must not be reported
-    // as already revoked when the type was only inferred.
-    let ent = id("warehouse:wh1:warehouse_admin");
+    // g-eng is a group: as a user it does not exist. A role of it must not be reported as
+    // already revoked when the type was only inferred.
+    let ent = id("function:f1:function_admin");
     let as_user: ResourceRef = id("user:g-eng");
     let err = env
         .prov

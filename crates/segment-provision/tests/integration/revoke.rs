@@ -132,14 +132,19 @@ async fn revoking_a_labelled_entry_drops_that_permission_only() {
 #[tokio::test]
 async fn revoke_from_a_group_and_by_grant_id() {
     let env = env(ProvisionOptions::default()).await;
-    let grant: GrantId = id("warehouse:wh1:warehouse_admin:group:g-eng");
+    let before = env.group_json("g-eng");
+    let grant: GrantId = id("function:f1:function_admin:group:g-eng");
+    env.prov
+        .grant(grant.entitlement(), &id("group:g-eng"))
+        .await
+        .unwrap();
     let out = env.prov.revoke(&grant).await.unwrap();
     assert_eq!(out.kind, OutcomeKind::Revoked);
     assert_eq!(
         out.writes[0].to_string(),
-        r#"PUT /groups/g-eng/permissions {"permissions":[]}"#
+        r#"PUT /groups/g-eng/permissions {"permissions":[{"resources":[{"id":"wh1","type":"WAREHOUSE"}],"roleId":"r-wh-admin"}]}"#
     );
-    assert_eq!(env.group_json("g-eng"), json!([]));
+    assert_eq!(env.group_json("g-eng"), before);
     let again = env.prov.revoke(&grant).await.unwrap();
     assert_eq!(again.kind, OutcomeKind::AlreadyRevoked);
 
@@ -149,7 +154,8 @@ async fn revoke_from_a_group_and_by_grant_id() {
         .await
         .unwrap();
     assert_eq!(out.kind, OutcomeKind::Revoked);
-    assert_eq!(env.writes(), 2);
+    // The set-up grant, the group revoke, the user revoke.
+    assert_eq!(env.writes(), 3);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use baton_model::ids::{GrantId, ResourceRef};
 use proptest::prelude::*;
 use segment_scheme::{
     LabelSet, PrincipalType, SchemeError, SegmentEntitlement, SegmentGrant, SegmentPrincipal,
+    SegmentResource,
 };
 
 #[test]
@@ -64,6 +65,24 @@ fn grants_parse_into_entitlement_and_principal() {
         SegmentEntitlement::role_member("r1").to_string(),
         "role:r1:member"
     );
+}
+
+#[test]
+fn resources_of_the_nine_types_parse() {
+    let r: SegmentResource = "warehouse:wh1".parse().unwrap();
+    assert_eq!((r.resource_type, r.id.as_str()), ("warehouse", "wh1"));
+    assert_eq!(r.resource_ref().unwrap().to_string(), "warehouse:wh1");
+    assert_eq!(
+        SegmentResource::parse(&"invite:a@b.example".parse().unwrap())
+            .unwrap()
+            .to_string(),
+        "invite:a@b.example"
+    );
+    assert!(matches!(
+        "destination:d1".parse::<SegmentResource>(),
+        Err(SchemeError::UnknownResourceType { resource_type, .. }) if resource_type == "destination"
+    ));
+    assert!("source:".parse::<SegmentResource>().is_err());
 }
 
 fn principal_strategy() -> impl Strategy<Value = SegmentPrincipal> {

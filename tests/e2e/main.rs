@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod c1z;
+mod c1z_safety;
 mod common;
 mod errors;
 mod faults;

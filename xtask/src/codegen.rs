@@ -1,4 +1,5 @@
-//! `cargo xtask codegen [--check]`: `.proto` files -> committed `baton-model/src/pb.rs`.
+//! `cargo xtask codegen [--check]`: `.proto` files -> committed `baton-model/src/pb.rs` (and,
+//! through `codegen_service`, `c1-proto/src/pb.rs`) plus the generated `docs/CLI.md`.
 //!
 //! Pure Rust: `protox` parses the protos into a `FileDescriptorSet`, `prost-build` turns it
 //! into Rust and the `rustfmt` binary formats the result so that `cargo fmt --check` agrees.
@@ -35,6 +36,8 @@ pub(crate) fn run(mode: Mode) -> anyhow::Result<()> {
     let root = crate::project_root();
     let fresh = generate(&root)?;
     emit(mode, &output_path(&root), &fresh)?;
+    let service = crate::codegen_service::generate(&root)?;
+    emit(mode, &crate::codegen_service::output_path(&root), &service)?;
     // Generated docs: the CLI reference, rendered by segment-cli's own clap definitions
     // (segment-cli also has a test that fails when docs/CLI.md is stale).
     let reference = cli_reference(&root)?;
@@ -91,7 +94,7 @@ fn check(out: &Path, fresh: &str) -> anyhow::Result<()> {
 }
 
 /// Every `.proto` file under `dir`, relative to `dir`, sorted.
-fn proto_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn proto_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
             let path = entry?.path();
@@ -177,7 +180,7 @@ pub(crate) fn generate(root: &Path) -> anyhow::Result<String> {
 }
 
 /// Formats `code` with the `rustfmt` binary (edition 2024, the workspace's rustfmt.toml).
-fn rustfmt(root: &Path, code: &str) -> anyhow::Result<String> {
+pub(crate) fn rustfmt(root: &Path, code: &str) -> anyhow::Result<String> {
     let rustfmt = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
     let mut cmd = Command::new(rustfmt);
     cmd.current_dir(root)

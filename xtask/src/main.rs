@@ -6,6 +6,7 @@
 
 mod bench;
 mod codegen;
+mod codegen_service;
 mod release;
 mod sync_matrix;
 mod tidy;
@@ -17,7 +18,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  codegen [--check]   regenerate crates/baton-model/src/pb.rs from the .proto files
+  codegen [--check]   regenerate baton-model and c1-proto pb.rs from the .proto files
                       (--check: fail if the committed file is stale)
   tidy                check //! headers on every .rs file and the dependency rules
   bench [criterion|scale|sync-matrix|all]

@@ -15,7 +15,9 @@ use anyhow::{Context, bail};
 const DOC_HEADER_ROOTS: &[&str] = &["crates", "xtask", "tests"];
 
 /// A dependency rule: `krate` must not reach any crate matching `forbidden` through normal
-/// (non-dev) dependencies, directly or transitively. A pattern ending in `*` is a prefix.
+/// (non-dev) dependencies, directly or transitively. A pattern ending in `*` is a prefix; a
+/// pattern starting with `=` forbids only a direct dependency (e.g. `=tokio`: the crate itself
+/// does no async I/O, although a crate it uses for its models may).
 #[derive(Debug)]
 pub(crate) struct DepRule {
     pub(crate) krate: &'static str,
@@ -42,6 +44,10 @@ pub(crate) const DEP_RULES: &[DepRule] = &[
         forbidden: &["reqwest", "hyper", "tokio", "axum", "segment-*"],
     },
     DepRule {
+        krate: "baton-access",
+        forbidden: &["reqwest", "hyper", "tokio", "axum", "segment-*"],
+    },
+    DepRule {
         krate: "segment-api",
         forbidden: &[
             "baton-model",
@@ -50,7 +56,24 @@ pub(crate) const DEP_RULES: &[DepRule] = &[
             "segment-cache",
             "segment-connector",
             "segment-provision",
+            "segment-scheme",
             "rusqlite",
+        ],
+    },
+    DepRule {
+        krate: "segment-scheme",
+        forbidden: &[
+            "baton-c1z",
+            "segment-cache",
+            "segment-connector",
+            "segment-provision",
+            "segment-mock",
+            "segment-cli",
+            "axum",
+            "rusqlite",
+            "=reqwest",
+            "=hyper",
+            "=tokio",
         ],
     },
     DepRule {
@@ -73,7 +96,26 @@ pub(crate) const DEP_RULES: &[DepRule] = &[
     },
     DepRule {
         krate: "segment-provision",
-        forbidden: &["segment-cli", "segment-mock", "axum"],
+        forbidden: &["segment-connector", "segment-cli", "segment-mock", "axum"],
+    },
+    DepRule {
+        krate: "c1-proto",
+        forbidden: &[
+            "segment-*",
+            "baton-c1z",
+            "baton-service",
+            "c1-mock",
+            "reqwest",
+            "rusqlite",
+        ],
+    },
+    DepRule {
+        krate: "baton-service",
+        forbidden: &["segment-*", "baton-c1z", "c1-mock", "rusqlite"],
+    },
+    DepRule {
+        krate: "c1-mock",
+        forbidden: &["segment-*", "baton-service", "reqwest"],
     },
 ];
 
@@ -272,7 +314,13 @@ impl DepGraph {
     }
 }
 
-fn matches(pattern: &str, name: &str) -> bool {
+/// Whether `name` (reached directly when `direct`) is forbidden by `pattern`.
+fn matches(pattern: &str, name: &str, direct: bool) -> bool {
+    let pattern = match pattern.strip_prefix('=') {
+        Some(_) if !direct => return false,
+        Some(rest) => rest,
+        None => pattern,
+    };
     match pattern.strip_suffix('*') {
         Some(prefix) => name.starts_with(prefix),
         None => name == pattern,
@@ -289,7 +337,8 @@ pub(crate) fn check_dep_rules(graph: &DepGraph, rules: &[DepRule]) -> Vec<String
         };
         for (id, path) in graph.reachable(start) {
             let name = graph.name(&id);
-            if rule.forbidden.iter().any(|p| matches(p, name)) {
+            let direct = path.len() == 2;
+            if rule.forbidden.iter().any(|p| matches(p, name, direct)) {
                 let path: Vec<&str> = path.iter().map(|p| graph.name(p)).collect();
                 out.push(format!(
                     "{} must not depend on {}: {}",
@@ -423,6 +472,26 @@ mod tests {
                 "segment-mock must not depend on baton-model: segment-mock -> baton-c1z -> baton-model",
             ]
         );
+    }
+
+    #[test]
+    fn equals_patterns_forbid_only_direct_dependencies() {
+        let mut g = DepGraph::default();
+        g.add("segment-scheme", &["segment-api"], true);
+        g.add("segment-api", &["tokio"], true);
+        g.add("segment-provision", &["segment-connector"], true);
+        g.add("segment-connector", &[], true);
+        let ok = check_dep_rules(&g, DEP_RULES);
+        assert_eq!(
+            ok,
+            [
+                "segment-provision must not depend on segment-connector: segment-provision -> segment-connector"
+            ]
+        );
+        g.add("segment-scheme", &["segment-api", "tokio"], true);
+        assert!(check_dep_rules(&g, DEP_RULES).contains(
+            &"segment-scheme must not depend on tokio: segment-scheme -> tokio".to_owned()
+        ));
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //!
 //! `cargo run --release -p baton-c1z --example c1z_scale -- --grants 1000000 [--dir DIR] [--keep]`
 //!
+//! `--append` adds the sync to `DIR/scale.c1z` instead of starting a new file (the file keeps
+//! the two newest syncs): two runs with different `--grants` make a file whose two syncs differ
+//! by the grants at the end (the input of the access-review `diff` measurement).
+//!
 //! Writer variants, to compare with the defaults: `--lookup-indexes` (write the non-unique
 //! lookup indexes into the file), `--no-insert-thread` (insert on the calling thread),
 //! `--batch-size N` (rows per SQLite transaction). `--filtered` also times a first filtered
@@ -41,6 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut dir: Option<PathBuf> = None;
     let mut keep = false;
     let mut filtered = false;
+    let mut append = false;
     let mut opts = WriterOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -54,6 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--dir" => dir = Some(args.next().ok_or("--dir needs a value")?.into()),
             "--keep" => keep = true,
+            "--append" => append = true,
             "--filtered" => filtered = true,
             "--lookup-indexes" => opts = opts.with_lookup_indexes(true),
             "--no-insert-thread" => opts = opts.with_insert_thread(false),
@@ -67,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other}; usage: --grants N [--dir DIR] [--keep] [--filtered] \
+                    "unknown argument {other}; usage: --grants N [--dir DIR] [--keep] [--append] [--filtered] \
                      [--lookup-indexes] [--no-insert-thread] [--batch-size N]"
                 )
                 .into());
@@ -77,7 +83,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = dir.unwrap_or_else(|| tmp.path().to_path_buf());
     let path = dir.join("scale.c1z");
-    let _ = std::fs::remove_file(&path);
+    if !append {
+        let _ = std::fs::remove_file(&path);
+    }
     let shape = scale_data::Shape::with_grants(grants);
 
     let c0 = cpu_secs();

@@ -157,6 +157,29 @@ pub enum C1zError {
         source: rusqlite::Error,
     },
 
+    /// The database inside the file fails SQLite's integrity check (a writer refuses to append).
+    #[error(
+        "{path}: the SQLite database inside the c1z is damaged ({detail}); nothing was written: \
+         move the file aside (e.g. rename it to {path}.damaged) and sync again, or sync into a \
+         new file (-f/--file)"
+    )]
+    DamagedDatabase {
+        /// The file that was opened.
+        path: PathBuf,
+        /// What SQLite's check reported (first problems).
+        detail: String,
+    },
+
+    /// Another writer is writing the same target file right now.
+    #[error(
+        "{path} is being written by another sync right now (it holds the file's lock); wait for \
+         it to finish, or sync into another file (-f/--file)"
+    )]
+    Locked {
+        /// The target file.
+        path: PathBuf,
+    },
+
     /// The file holds no sync run at all.
     #[error("{path} holds no sync run; run a sync first")]
     NoSyncs {

@@ -4,7 +4,11 @@
 //! version and the `baton` CLI open.
 //!
 //! - [`C1zWriter`] writes one sync (appending to an existing file and keeping the newest
-//!   syncs), then atomically replaces the file (`<file>.tmp` + fsync + rename).
+//!   syncs), then atomically replaces the file (a uniquely named `.<file>.XXXXXX.tmp` next to
+//!   it + fsync + rename). It holds an exclusive lock on the target from `create` to the end
+//!   (a second writer is refused with [`C1zError::Locked`]), refuses to append to a database
+//!   that fails SQLite's `quick_check` ([`C1zError::DamagedDatabase`]), and removes what
+//!   killed writers left behind (their temporary files and working directories).
 //! - [`C1zReader`] opens a file read-only and serves listings with the Go SDK's pagination and
 //!   sync-selection rules through a [`SyncView`].
 //! - v3 (`C1Z3`, Pebble) files are detected and refused with [`C1zError::PebbleV3`].
@@ -31,7 +35,7 @@
 //! w.put_resource(&alice)?;
 //! w.put_entitlement(&member)?;
 //! w.put_grant(&alice_is_member)?;
-//! let summary = w.finish()?; // <file>.tmp + fsync + rename
+//! let summary = w.finish()?; // temporary file + fsync + rename
 //!
 //! let r = C1zReader::open("sync.c1z", ReaderOptions::default())?;
 //! let latest = r.latest()?; // latest finished full sync, like the Go SDK
@@ -48,14 +52,17 @@ mod error;
 mod inserts;
 mod ksuid;
 mod reader;
+mod replace;
 mod schema;
+mod target_lock;
 mod timestamp;
+mod workdir;
 mod writer;
 
 pub use container::{C1Z_V1_MAGIC, C1Z_V3_MAGIC, DEFAULT_MAX_DECODED_SIZE};
 pub use error::{C1zError, ObjectKind, Result};
 pub use reader::{
-    C1zReader, EntitlementFilter, GrantFilter, MAX_PAGE_SIZE, Page, PageRequest, ReaderOptions,
-    ResourceFilter, Rows, SyncRun, SyncStats, SyncView,
+    C1zReader, EntitlementFilter, ExternalIds, GrantFilter, MAX_PAGE_SIZE, Page, PageRequest,
+    ReaderOptions, ResourceFilter, Rows, SyncRun, SyncStats, SyncView,
 };
 pub use writer::{C1zWriter, WriteCounts, WriteSummary, WriterOptions};

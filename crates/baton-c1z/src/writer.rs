@@ -1,209 +1,27 @@
 //! The writer: builds (or extends) the SQLite database in a temporary directory, then compresses it
-//! into `<file>.tmp` and atomically renames that over `<file>`.
+//! into a temporary file next to the target and atomically renames that over `<file>`.
 
-use crate::container::{self, DEFAULT_MAX_DECODED_SIZE, DecodeLimits, EncodeSettings, Format};
+mod options;
+
+pub use options::{WriteCounts, WriteSummary, WriterOptions};
+
+use crate::container::{self, DecodeLimits, Format};
 use crate::error::{C1zError, ObjectKind, Result, SqlContext};
 use crate::inserts::{Batch, Inserter, TxState};
 use crate::ksuid::new_ksuid;
+use crate::replace::{parent_dir, remove_stale_temp_files, replace_file};
 use crate::schema;
+use crate::target_lock::TargetLock;
 use crate::timestamp::now_local;
+use crate::workdir::{self, WorkDir};
 use baton_model::pb;
 use rusqlite::{Connection, OpenFlags, params};
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use tempfile::TempDir;
 
 /// Full protobuf name of the annotation that marks a grant for expansion.
 const GRANT_EXPANDABLE: &str = "c1.connector.v2.GrantExpandable";
-
-/// Options of [`C1zWriter::create`].
-///
-/// Start from [`WriterOptions::default()`] and adjust with the `with_*` methods (or assign fields).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct WriterOptions {
-    /// Directory for the temporary database (`--c1z-temp-dir`); `None` = the OS temp dir.
-    pub temp_dir: Option<PathBuf>,
-    /// Number of finished full syncs kept in the file, the new one included (default 2,
-    /// like `BATON_KEEP_SYNC_COUNT`); 0 disables cleanup (every sync is kept).
-    pub keep_syncs: usize,
-    /// Rows written per SQLite transaction (default 50 000; must be > 0).
-    pub batch_size: usize,
-    /// zstd level, 1..=19 (default 3). The window stays at 2 MiB whatever the level.
-    pub compression_level: i32,
-    /// Cap on the decompressed size of an existing file being appended to (default 10 GiB).
-    pub max_decoded_size: u64,
-    /// SQLite page cache while building, in KiB (default 32 MiB; bounds memory use).
-    pub cache_size_kib: u32,
-    /// zstd worker threads for the final compression (default: the number of CPUs, at most 4;
-    /// 1 CPU = no worker). The output is one frame either way.
-    pub compression_threads: u32,
-    /// Whether to write the non-unique lookup indexes of `c1z-format.md` §2.3 into the file
-    /// (default `false`).
-    ///
-    /// The unique `(external_id, sync_id)` indexes (the upsert target of every SDK) and the
-    /// unique `v1_sync_runs (sync_id)` index are always written. The lookup indexes are not
-    /// needed in the file: every Go reader runs `CREATE TABLE/INDEX IF NOT EXISTS` when it opens
-    /// a file, "also for read-only opens (on the temp copy)" (§1.3 step 3), and [`C1zReader`]
-    /// creates the ones a filtered listing needs on its own temporary copy. Leaving them out
-    /// roughly halves the write time of a large sync (building the five grant indexes was ~45%
-    /// of it) and makes the file smaller; set this to `true` for a file whose readers should
-    /// find every index already built. When appending, indexes the file already has are kept
-    /// (and maintained) either way.
-    ///
-    /// [`C1zReader`]: crate::C1zReader
-    pub lookup_indexes: bool,
-    /// Whether a dedicated thread writes the rows into SQLite while `put_*` calls validate and
-    /// encode the next ones (default: `true` when more than one CPU is available).
-    ///
-    /// Either way rows are handed to SQLite in batches of a few hundred, so an error from the
-    /// database (e.g. a full disk) is returned by a later `put_*` call or by
-    /// [`C1zWriter::finish`]; after such an error the writer only returns
-    /// [`C1zError::WriterFailed`] and must be dropped. Invalid objects are still refused by the
-    /// `put_*` call that receives them.
-    pub insert_thread: bool,
-}
-
-impl Default for WriterOptions {
-    fn default() -> Self {
-        Self {
-            temp_dir: None,
-            keep_syncs: 2,
-            batch_size: 50_000,
-            compression_level: 3,
-            max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
-            cache_size_kib: 32 * 1024,
-            compression_threads: default_compression_threads(),
-            lookup_indexes: false,
-            insert_thread: available_cpus() > 1,
-        }
-    }
-}
-
-impl WriterOptions {
-    /// Sets [`WriterOptions::temp_dir`].
-    #[must_use]
-    pub fn with_temp_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.temp_dir = Some(dir.into());
-        self
-    }
-    /// Sets [`WriterOptions::keep_syncs`].
-    #[must_use]
-    pub fn with_keep_syncs(mut self, keep: usize) -> Self {
-        self.keep_syncs = keep;
-        self
-    }
-    /// Sets [`WriterOptions::batch_size`].
-    #[must_use]
-    pub fn with_batch_size(mut self, rows: usize) -> Self {
-        self.batch_size = rows;
-        self
-    }
-    /// Sets [`WriterOptions::compression_level`].
-    #[must_use]
-    pub fn with_compression_level(mut self, level: i32) -> Self {
-        self.compression_level = level;
-        self
-    }
-    /// Sets [`WriterOptions::max_decoded_size`].
-    #[must_use]
-    pub fn with_max_decoded_size(mut self, bytes: u64) -> Self {
-        self.max_decoded_size = bytes;
-        self
-    }
-    /// Sets [`WriterOptions::compression_threads`] (0 = compress on the calling thread).
-    #[must_use]
-    pub fn with_compression_threads(mut self, threads: u32) -> Self {
-        self.compression_threads = threads;
-        self
-    }
-    /// Sets [`WriterOptions::lookup_indexes`].
-    #[must_use]
-    pub fn with_lookup_indexes(mut self, write: bool) -> Self {
-        self.lookup_indexes = write;
-        self
-    }
-    /// Sets [`WriterOptions::insert_thread`].
-    #[must_use]
-    pub fn with_insert_thread(mut self, thread: bool) -> Self {
-        self.insert_thread = thread;
-        self
-    }
-    /// Sets [`WriterOptions::cache_size_kib`].
-    #[must_use]
-    pub fn with_cache_size_kib(mut self, kib: u32) -> Self {
-        self.cache_size_kib = kib;
-        self
-    }
-
-    fn validate(&self) -> Result<()> {
-        if self.batch_size == 0 {
-            return Err(C1zError::InvalidOption {
-                option: "batch_size",
-                reason: "must be at least 1".into(),
-            });
-        }
-        if !(1..=19).contains(&self.compression_level) {
-            return Err(C1zError::InvalidOption {
-                option: "compression_level",
-                reason: format!(
-                    "{} is outside 1..=19 (higher levels need windows old readers refuse)",
-                    self.compression_level
-                ),
-            });
-        }
-        if self.cache_size_kib < 64 {
-            return Err(C1zError::InvalidOption {
-                option: "cache_size_kib",
-                reason: "must be at least 64".into(),
-            });
-        }
-        Ok(())
-    }
-}
-
-/// Number of `put_*` calls per object kind (upserts of an existing id count again).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WriteCounts {
-    /// `put_resource_type` calls.
-    pub resource_types: u64,
-    /// `put_resource` calls.
-    pub resources: u64,
-    /// `put_entitlement` calls.
-    pub entitlements: u64,
-    /// `put_grant` calls.
-    pub grants: u64,
-}
-
-/// What [`C1zWriter::finish`] did.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct WriteSummary {
-    /// The file written.
-    pub path: PathBuf,
-    /// The id of the sync this writer added.
-    pub sync_id: String,
-    /// `started_at` of the sync (Go layout, local time).
-    pub started_at: String,
-    /// `ended_at` of the sync.
-    pub ended_at: String,
-    /// Whether any grant carried a `GrantExpandable` annotation.
-    pub needs_expansion: bool,
-    /// Objects written by this writer.
-    pub counts: WriteCounts,
-    /// Sync ids removed by cleanup (oldest first is not guaranteed).
-    pub removed_syncs: Vec<String>,
-    /// Whether an existing file was extended (vs. a new file created).
-    pub appended: bool,
-    /// Size of the uncompressed SQLite database in bytes.
-    pub database_bytes: u64,
-    /// Size of the `.c1z` file in bytes.
-    pub file_bytes: u64,
-}
-
 /// Writes one sync into a classic (v1) `.c1z` file.
 ///
 /// Objects are upserted per sync on their external id. Nothing touches the target file until
@@ -214,7 +32,7 @@ pub struct C1zWriter {
     // Field order matters: the connection (and the insert thread) closes before the temp dir
     // is removed.
     inserter: Inserter,
-    dir: TempDir,
+    dir: WorkDir,
     batch: Batch,
     db_path: PathBuf,
     path: PathBuf,
@@ -224,6 +42,8 @@ pub struct C1zWriter {
     appended: bool,
     counts: WriteCounts,
     needs_expansion: bool,
+    /// Held until the writer is done (declared last: released last).
+    lock: TargetLock,
 }
 
 impl C1zWriter {
@@ -248,7 +68,11 @@ impl C1zWriter {
             Err(e) => return Err(C1zError::io("find the output directory", parent, e)),
         }
 
-        let dir = make_temp_dir(options.temp_dir.as_deref())?;
+        // One writer per target at a time; then whatever killed writers left behind can go.
+        let lock = TargetLock::acquire(&path)?;
+        remove_stale_temp_files(&path);
+        workdir::remove_leftovers(options.temp_dir.as_deref());
+        let dir = WorkDir::create(options.temp_dir.as_deref())?;
         let db_path = dir.path().join("db");
         let appended = match File::open(&path) {
             Ok(mut f) => match container::read_magic(&mut f, &path)? {
@@ -307,6 +131,8 @@ impl C1zWriter {
                     tables: missing,
                 });
             }
+            // Never build on damaged pages: the new file would lose rows silently.
+            check_integrity(&conn, &path)?;
         }
         schema::create_tables(&conn)?;
         if appended && options.lookup_indexes {
@@ -339,6 +165,7 @@ impl C1zWriter {
             appended,
             counts: WriteCounts::default(),
             needs_expansion: false,
+            lock,
         })
     }
 
@@ -465,8 +292,8 @@ impl C1zWriter {
     /// `v1_connector_sessions` of this sync, build the lookup indexes if
     /// [`WriterOptions::lookup_indexes`] is set, keep the newest [`WriterOptions::keep_syncs`]
     /// finished full syncs, `VACUUM` when pages were freed, close the database, compress it
-    /// into `<file>.tmp`, fsync, rename over `<file>`, fsync the directory. On error the target
-    /// file is untouched and `<file>.tmp` is removed.
+    /// into a temporary file next to `<file>`, fsync, rename over `<file>`, fsync the directory. On
+    /// error the target file is untouched and the temporary file is removed.
     pub fn finish(self) -> Result<WriteSummary> {
         let Self {
             inserter,
@@ -480,6 +307,7 @@ impl C1zWriter {
             appended,
             counts,
             needs_expansion,
+            mut lock,
         } = self;
         let mut inserter = inserter;
         inserter.submit(&mut batch)?;
@@ -515,7 +343,9 @@ impl C1zWriter {
         conn.close()
             .map_err(|(_, e)| C1zError::sqlite("closing the temporary database", e))?;
         let (database_bytes, file_bytes) = replace_file(&db_path, &path, &opts)?;
+        lock.finished();
         drop(dir);
+        drop(lock);
         Ok(WriteSummary {
             path,
             sync_id,
@@ -552,6 +382,37 @@ impl C1zWriter {
         }
         Ok(())
     }
+}
+
+/// Runs SQLite's `quick_check` on the database being appended to; refuses a damaged one.
+fn check_integrity(conn: &Connection, path: &Path) -> Result<()> {
+    let damaged = |detail: String| C1zError::DamagedDatabase {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let problems: Vec<String> = {
+        let mut stmt = match conn.prepare("PRAGMA quick_check(5)") {
+            Ok(s) => s,
+            Err(e) => return Err(damaged(e.to_string().replace('\n', "; "))),
+        };
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0));
+        match rows.and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()) {
+            Ok(rows) => rows,
+            Err(e) => return Err(damaged(e.to_string().replace('\n', "; "))),
+        }
+    };
+    if problems.len() == 1 && problems[0] == "ok" {
+        return Ok(());
+    }
+    // One line: SQLite's report may span several lines; the first few problems say enough.
+    let detail: Vec<&str> = problems
+        .iter()
+        .flat_map(|p| p.lines())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect();
+    Err(damaged(detail.join("; ")))
 }
 
 /// Deletes finished full syncs beyond the newest `keep_syncs` (0 = keep all), never
@@ -601,21 +462,6 @@ fn cleanup(conn: &Connection, keep_syncs: usize, current: &str) -> Result<Vec<St
     conn.execute_batch("COMMIT").ctx("committing the cleanup")?;
     Ok(removed)
 }
-
-fn available_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-}
-
-/// Number of CPUs capped at 4, or 0 (no worker thread) on a single CPU.
-fn default_compression_threads() -> u32 {
-    let cpus = available_cpus();
-    if cpus <= 1 {
-        0
-    } else {
-        u32::try_from(cpus.min(4)).unwrap_or(4)
-    }
-}
-
 fn invalid(kind: ObjectKind, reason: &str) -> C1zError {
     C1zError::InvalidObject {
         kind,
@@ -636,79 +482,4 @@ fn checked_resource_id<'a>(
         return Err(invalid(kind, &format!("{field}.resource is empty")));
     }
     Ok(id)
-}
-
-/// The directory that holds `path` (`.` for a bare file name).
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-pub(crate) fn make_temp_dir(base: Option<&Path>) -> Result<TempDir> {
-    let mut b = tempfile::Builder::new();
-    b.prefix("c1z");
-    match base {
-        Some(dir) => b
-            .tempdir_in(dir)
-            .map_err(|e| C1zError::io("create a temporary directory in", dir, e)),
-        None => b
-            .tempdir()
-            .map_err(|e| C1zError::io("create a temporary directory in", std::env::temp_dir(), e)),
-    }
-}
-
-/// Removes `<file>.tmp` on drop unless disarmed.
-struct TmpGuard {
-    path: PathBuf,
-    armed: bool,
-}
-
-impl Drop for TmpGuard {
-    fn drop(&mut self) {
-        if self.armed {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Compresses `db_path` into `<path>.tmp`, fsyncs it and renames it over `path`.
-fn replace_file(db_path: &Path, path: &Path, opts: &WriterOptions) -> Result<(u64, u64)> {
-    let mut tmp_name = OsString::from(path.as_os_str());
-    tmp_name.push(".tmp");
-    let tmp_path = PathBuf::from(tmp_name);
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp_path)
-        .map_err(|e| C1zError::io("create", &tmp_path, e))?;
-    let mut guard = TmpGuard {
-        path: tmp_path.clone(),
-        armed: true,
-    };
-    let database_bytes = container::compress_v1(
-        db_path,
-        &mut out,
-        &tmp_path,
-        EncodeSettings {
-            level: opts.compression_level,
-            workers: opts.compression_threads,
-        },
-    )?;
-    out.sync_all()
-        .map_err(|e| C1zError::io("fsync", &tmp_path, e))?;
-    let file_bytes = out
-        .metadata()
-        .map_err(|e| C1zError::io("stat", &tmp_path, e))?
-        .len();
-    drop(out);
-    fs::rename(&tmp_path, path).map_err(|e| C1zError::io("rename the new file over", path, e))?;
-    guard.armed = false;
-    // Make the rename durable. Best effort: the new file is already in place.
-    if let Ok(d) = File::open(parent_dir(path)) {
-        let _ = d.sync_all();
-    }
-    Ok((database_bytes, file_bytes))
 }

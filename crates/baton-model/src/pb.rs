@@ -2195,6 +2195,41 @@ impl ::prost::Name for GrantSources {
         "type.googleapis.com/c1.connector.v2.GrantSources".into()
     }
 }
+/// Result of a grant: the grants actually created (may be empty) and annotations such as
+/// `GrantAlreadyExists`.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GrantManagerServiceGrantResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub annotations: ::prost::alloc::vec::Vec<::prost_types::Any>,
+    #[prost(message, repeated, tag = "2")]
+    pub grants: ::prost::alloc::vec::Vec<Grant>,
+}
+impl ::prost::Name for GrantManagerServiceGrantResponse {
+    const NAME: &'static str = "GrantManagerServiceGrantResponse";
+    const PACKAGE: &'static str = "c1.connector.v2";
+    fn full_name() -> ::prost::alloc::string::String {
+        "c1.connector.v2.GrantManagerServiceGrantResponse".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/c1.connector.v2.GrantManagerServiceGrantResponse".into()
+    }
+}
+/// Result of a revoke: annotations such as `GrantAlreadyRevoked`.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GrantManagerServiceRevokeResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub annotations: ::prost::alloc::vec::Vec<::prost_types::Any>,
+}
+impl ::prost::Name for GrantManagerServiceRevokeResponse {
+    const NAME: &'static str = "GrantManagerServiceRevokeResponse";
+    const PACKAGE: &'static str = "c1.connector.v2";
+    fn full_name() -> ::prost::alloc::string::String {
+        "c1.connector.v2.GrantManagerServiceRevokeResponse".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/c1.connector.v2.GrantManagerServiceRevokeResponse".into()
+    }
+}
 /// Package `c1.c1z.v1`.
 pub mod c1z_v1 {
     /// Request annotation selecting the sync to read.

@@ -9,7 +9,7 @@
 
 use baton_model::pb::{self, Capability, CapabilityDetailCredentialOption};
 use baton_model::{annotations, pb::resource_type::Trait};
-use segment_connector::{mapping, scheme};
+use segment_scheme::{self as scheme, mapping};
 
 use crate::output;
 

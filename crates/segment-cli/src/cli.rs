@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{BoolishValueParser, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use segment_api::Token;
-use segment_connector::scheme;
+use segment_scheme as scheme;
 
 /// Shown at the end of `segment-cli --help`.
 pub(crate) const AFTER_HELP: &str = "\
@@ -577,6 +577,8 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Print the connector's capabilities (protojson of c1.connector.v2.ConnectorCapabilities).
     Capabilities,
+    #[command(flatten)]
+    Review(crate::review::ReviewCommand),
 }
 
 /// `grant`.
@@ -686,6 +688,8 @@ pub(crate) enum LogFormat {
 pub(crate) enum OutputFormat {
     Text,
     Json,
+    /// CSV (the review commands only).
+    Csv,
 }
 
 /// `--principal-type`.

@@ -21,6 +21,7 @@ mod logging;
 mod output;
 mod provision;
 mod reference;
+mod review;
 mod sync;
 
 use std::process::ExitCode;
@@ -60,6 +61,12 @@ pub fn main() -> ExitCode {
         Ok(command) => command,
         Err(message) => usage_error(&message),
     };
+    if let Selected::Review(review) = &command {
+        return finish(
+            review::run(&cli.global, review),
+            cli.global.base_url.as_deref(),
+        );
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -82,13 +89,19 @@ pub fn main() -> ExitCode {
                 capabilities::print();
                 Ok(0)
             }
+            Selected::Review(_) => Ok(0),
         }
     });
+    finish(result, base_url.as_deref())
+}
+
+/// The exit code of a command's result; a failure prints its one line on stderr.
+fn finish(result: anyhow::Result<u8>, base_url: Option<&str>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             tracing::debug!(error = ?err, "command failed");
-            output::error_line(&failure::describe(&err, base_url.as_deref()));
+            output::error_line(&failure::describe(&err, base_url));
             ExitCode::from(provision::EXIT_FAILED)
         }
     }
@@ -100,6 +113,7 @@ enum Selected {
     Sync(cli::SyncArgs),
     Provision(Action, bool),
     Capabilities,
+    Review(review::ReviewCommand),
 }
 
 /// The command: the subcommand, else a baton provisioning flag, else a sync.
@@ -127,6 +141,15 @@ fn select(cli: &Cli) -> Result<Selected, String> {
         return Err(
             "--dry-run (BATON_DRY_RUN) needs a provisioning command; a sync writes nothing to \
              Segment"
+                .to_owned(),
+        );
+    }
+    if cli.global.output == cli::OutputFormat::Csv
+        && !matches!(cli.command, Some(Command::Review(_)))
+    {
+        return Err(
+            "--output csv is for the review commands (resources, entitlements, grants, syncs, \
+             stats, who-has, access, diff)"
                 .to_owned(),
         );
     }
@@ -196,6 +219,7 @@ fn select(cli: &Cli) -> Result<Selected, String> {
             dry_run,
         ),
         Some(Command::Capabilities) => Selected::Capabilities,
+        Some(Command::Review(review)) => Selected::Review(review.clone()),
     };
     Ok(selected)
 }

@@ -9,11 +9,11 @@ use std::str::FromStr as _;
 use anyhow::{Context as _, anyhow, bail};
 use baton_c1z::{C1zReader, ReaderOptions};
 use baton_model::ids::{EntitlementId, GrantId, ResourceRef, ResourceTypeId};
-use segment_connector::scheme::{self, PrincipalType};
 use segment_provision::{
     AccountRequest, Outcome, Plan, PrincipalDirectory, ProvisionError, ProvisionOptions,
     Provisioner,
 };
+use segment_scheme::{self as scheme, PrincipalType, SegmentPrincipal};
 use serde_json::json;
 
 use crate::cli::{DeleteTypeArg, GlobalArgs, OutputFormat, PrincipalTypeArg};
@@ -135,12 +135,18 @@ fn stated_principal(
     id: &str,
     explicit: Option<PrincipalTypeArg>,
 ) -> Option<anyhow::Result<ResourceRef>> {
-    if let Some(t) = explicit {
-        return Some(resource_ref(t.to_scheme().as_str(), id));
-    }
-    let (prefix, rest) = id.split_once(':')?;
-    let t = PrincipalType::from_str(prefix).ok()?;
-    Some(resource_ref(t.as_str(), rest))
+    let (kind, id) = match explicit {
+        Some(t) => (t.to_scheme(), id),
+        None => {
+            let (prefix, rest) = id.split_once(':')?;
+            (PrincipalType::from_str(prefix).ok()?, rest)
+        }
+    };
+    Some(
+        SegmentPrincipal::new(kind, id)
+            .and_then(|p| p.resource_ref())
+            .map_err(|e| anyhow!("invalid principal {:?}: {e}", format!("{kind}:{id}"))),
+    )
 }
 
 /// The principal of `id` and whether its type was stated (see [`stated_principal`]); else
@@ -274,7 +280,7 @@ pub(crate) async fn run(global: &GlobalArgs, action: Action, dry_run: bool) -> a
                     value["noop"] = json!(outcome.is_noop());
                     output::out_json(&value);
                 }
-                OutputFormat::Text => {
+                OutputFormat::Text | OutputFormat::Csv => {
                     output::out(&outcome.to_string());
                     if outcome.dry_run {
                         for write in &outcome.writes {
@@ -319,7 +325,7 @@ async fn apply(global: &GlobalArgs, provisioner: &Provisioner, path: &Path) -> a
             value["success"] = json!(report.is_success());
             output::out_json(&value);
         }
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Csv => {
             for op in &report.results {
                 output::out(&op.to_string());
             }
@@ -446,7 +452,7 @@ pub(crate) fn role_entitlement(role: &str) -> String {
     if role.contains(':') {
         role.to_owned()
     } else {
-        format!("{}:{role}:{}", scheme::ROLE, scheme::MEMBER_SLUG)
+        scheme::SegmentEntitlement::role_member(role).to_string()
     }
 }
 
@@ -455,7 +461,7 @@ pub(crate) fn group_entitlement(group: &str) -> String {
     if group.contains(':') {
         group.to_owned()
     } else {
-        format!("{}:{group}:{}", scheme::GROUP, scheme::MEMBER_SLUG)
+        scheme::SegmentEntitlement::group_member(group).to_string()
     }
 }
 

@@ -104,7 +104,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
             value["pace"] = json!(session.pacer().summary());
             output::out_json(&value);
         }
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Csv => {
             if let Some(demo) = &demo {
                 let own_file = if global.file.is_none() {
                     " (the demo's own file; -f/--file chooses another)"
@@ -124,7 +124,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
             output::out(&format!("  pace          {}", session.pacer().summary()));
             if demo.is_some() {
                 output::out(&format!(
-                    "\nInspect it with the baton CLI, e.g.: baton resources -f {}",
+                    "\nReview it: segment-cli -f {} stats (also who-has, access, diff, export; see --help)",
                     report.path.display()
                 ));
             }

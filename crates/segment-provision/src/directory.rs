@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use baton_c1z::{C1zReader, ResourceFilter};
 use baton_model::{annotations, pb, profile};
-use segment_connector::scheme::PrincipalType;
+use segment_scheme::PrincipalType;
 
 use crate::ProvisionError;
 

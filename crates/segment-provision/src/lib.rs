@@ -20,21 +20,27 @@
 //! Entry point: [`Provisioner`]. Results: [`Outcome`] / [`ApplyReport`]; errors:
 //! [`ProvisionError`].
 //!
-//! Depends on `segment-api`, `segment-cache`, `segment-connector` (its `scheme` module only),
-//! `baton-model` and `baton-c1z`. It must never depend on `segment-cli` or (outside
+//! Depends on `segment-api`, `segment-cache`, `segment-scheme`, `baton-model` and `baton-c1z`.
+//! It must never depend on `segment-connector` (the sync engine), `segment-cli` or (outside
 //! dev-dependencies) `segment-mock`, and it never prints: diagnostics go through `tracing`,
 //! results through return values.
 
 mod account;
+mod context;
+mod delete;
 mod directory;
-mod engine;
 mod error;
+mod member_batch;
+mod op;
 mod options;
 mod outcome;
+mod perm_batch;
 mod perms;
 mod plan;
+mod principal_queue;
 mod provisioner;
-mod turns;
+mod resolve;
+mod run;
 
 pub use account::AccountRequest;
 pub use directory::PrincipalDirectory;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use segment_api::{Label, Permission, PermissionInput, ResourceKind};
-use segment_connector::scheme::{LabelSet, PermissionKey};
+use segment_scheme::{LabelSet, PermissionKey};
 
 /// One requested change of a permission list.
 #[derive(Debug, Clone, PartialEq, Eq)]

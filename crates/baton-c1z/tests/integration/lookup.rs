@@ -168,3 +168,36 @@ fn listings_are_the_same_with_or_without_lookup_indexes_in_the_file() {
     assert_eq!(listings(&reader), expected);
     assert_eq!(listings(&reader), expected);
 }
+
+#[test]
+fn batched_grant_filters_and_listings_without_lazy_indexes() {
+    use crate::common::{rid, small, write_small};
+    use baton_c1z::{C1zReader, GrantFilter, ReaderOptions, WriterOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.c1z");
+    // 10 users alternating between the members of g0 and g1.
+    write_small(&path, &small(10, "a"), WriterOptions::default());
+    for lazy in [true, false] {
+        let r = C1zReader::open(&path, ReaderOptions::default().with_lookup_indexes(lazy)).unwrap();
+        let v = r.latest().unwrap();
+        let count = |f: GrantFilter| v.grants(&f).count();
+        let ids = |ents: &[&str]| GrantFilter {
+            entitlement_ids: ents.iter().map(|e| (*e).to_owned()).collect(),
+            ..GrantFilter::default()
+        };
+        assert_eq!(count(ids(&["group:g0:member"])), 5);
+        assert_eq!(count(ids(&["group:g0:member", "group:g1:member"])), 10);
+        assert_eq!(count(ids(&["group:nope:member"])), 0);
+        let principals = GrantFilter {
+            principals: vec![rid("user", "u1"), rid("user", "u2"), rid("user", "nobody")],
+            ..GrantFilter::default()
+        };
+        assert_eq!(count(principals), 2);
+        let both = GrantFilter {
+            entitlement_ids: vec!["group:g1:member".into()],
+            principals: vec![rid("user", "u1"), rid("user", "u2")],
+            ..GrantFilter::default()
+        };
+        assert_eq!(count(both), 1);
+    }
+}

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use segment_connector::scheme::{LabelSet, ScopeType, SegmentEntitlement, role_slug};
-use segment_connector::{SyncError, SyncOptions, SyncProgress, min_requests, sync};
+use segment_connector::{SyncDepth, SyncError, SyncOptions, SyncProgress, min_requests, sync};
 use segment_mock::{Features, GenSpec, MockConfig, Plan, ResourceType, Workspace, generate};
+use segment_scheme::{LabelSet, ScopeType, SegmentEntitlement, role_slug};
 
 use crate::support::{Contents, mock_requests, session, session_for, start, sync_mock};
 
@@ -85,7 +85,7 @@ async fn generated_workspace_is_complete_consistent_and_minimal() {
     assert_eq!(report.sizes.groups, 20);
     assert_eq!(report.sizes.sources, 200);
     assert_eq!(report.sizes.functions, [10; 5]);
-    let minimum = min_requests(&report.sizes, 1000, None);
+    let minimum = min_requests(&report.sizes, 1000, None, SyncDepth::Full);
     assert_eq!(report.min_requests, minimum);
     assert_eq!(server.counters().total, minimum);
     assert_eq!(s.stats().requests, minimum);
@@ -147,7 +147,7 @@ async fn generated_workspace_is_complete_consistent_and_minimal() {
         .collect();
     assert!(!group_held.is_empty());
     for g in group_held {
-        assert!(segment_connector::mapping::is_expandable(g), "{}", g.id);
+        assert!(segment_scheme::mapping::is_expandable(g), "{}", g.id);
     }
     // The scoped grants' entitlements carry a name-derived slug.
     assert!(
@@ -279,9 +279,9 @@ async fn restricted_to_users_and_groups() {
     assert_eq!(report.requests, report.min_requests);
     assert_eq!(
         report.min_requests,
-        min_requests(&report.sizes, 1000, Some(&types))
+        min_requests(&report.sizes, 1000, Some(&types), SyncDepth::Full)
     );
-    assert!(report.min_requests < min_requests(&report.sizes, 1000, None));
+    assert!(report.min_requests < min_requests(&report.sizes, 1000, None, SyncDepth::Full));
     assert_eq!(mock_requests(&server, "getUser"), 0);
     assert_eq!(mock_requests(&server, "getUserGroup"), 0);
     assert_eq!(mock_requests(&server, "listRoles"), 0);
@@ -404,4 +404,62 @@ async fn missing_output_directory_is_a_write_error() {
     assert!(matches!(err, SyncError::Write(_)), "{err:?}");
     // Only the workspace probe was made.
     assert_eq!(server.counters().total, 1);
+}
+
+/// A service runner's scope: skip grants keeps resources and entitlements exactly as a full
+/// sync writes them; resources only keeps the resources. Both make the fewest requests for
+/// what they write.
+#[tokio::test]
+async fn sync_depth_skips_grants_and_entitlements() {
+    let ws = generate(&GenSpec::default());
+    let server = start(MockConfig::new(ws)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let full_path = dir.path().join("full.c1z");
+    sync_mock(&server, &full_path, &SyncOptions::default()).await;
+    let full = Contents::read(&full_path);
+    assert!(!full.grants.is_empty() && !full.entitlements.is_empty());
+
+    let path = dir.path().join("no-grants.c1z");
+    let before = mock_requests(&server, "listUsersFromUserGroup");
+    let report = sync_mock(&server, &path, &SyncOptions::default().with_skip_grants()).await;
+    assert_eq!(report.requests, report.min_requests);
+    assert_eq!(
+        report.min_requests,
+        min_requests(&report.sizes, 1000, None, SyncDepth::SkipGrants)
+    );
+    assert_eq!(mock_requests(&server, "listUsersFromUserGroup"), before);
+    let c = Contents::read(&path);
+    c.assert_integrity();
+    assert!(c.grants.is_empty());
+    assert_eq!(c.resources, full.resources);
+    assert_eq!(c.entitlements, full.entitlements);
+    assert_eq!(report.grants, 0);
+
+    let path = dir.path().join("resources-only.c1z");
+    let before = mock_requests(&server, "getUser");
+    let options = SyncOptions::default().with_skip_entitlements_and_grants();
+    let report = sync_mock(&server, &path, &options).await;
+    assert_eq!(report.requests, report.min_requests);
+    assert_eq!(mock_requests(&server, "getUser"), before);
+    let c = Contents::read(&path);
+    c.assert_integrity();
+    assert!(c.grants.is_empty() && c.entitlements.is_empty());
+    assert_eq!(report.entitlements, 0);
+    // Roles seen only in permissions are not synthesised without permissions; everything
+    // else is the same.
+    assert_eq!(c.resource_types, full.resource_types);
+    assert!(c.resources.keys().all(|k| full.resources.contains_key(k)));
+    assert_eq!(
+        c.resources.len() as u64 + full_synthesized(&full, &c),
+        full.resources.len() as u64
+    );
+}
+
+/// Resources of the full sync missing from the resources-only sync (synthesised roles).
+fn full_synthesized(full: &Contents, c: &Contents) -> u64 {
+    full.resources
+        .keys()
+        .filter(|k| !c.resources.contains_key(*k))
+        .inspect(|k| assert!(k.starts_with("role:"), "{k} missing"))
+        .count() as u64
 }

@@ -9,9 +9,9 @@ use baton_model::ids::{EntitlementId, ResourceRef};
 use proptest::prelude::*;
 use segment_api::ResourceKind;
 use segment_api::hooks::RequestHook;
-use segment_connector::scheme::{LabelSet, PermissionKey};
 use segment_mock::{Permission, PermissionResource, ResourceType};
 use segment_provision::{OutcomeKind, ProvisionError, ProvisionOptions, Provisioner};
+use segment_scheme::{LabelSet, PermissionKey};
 
 use crate::support::{Trigger, env, env_with_observer, fixture, id, keys_of, members_of};
 

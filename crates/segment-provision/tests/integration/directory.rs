@@ -4,8 +4,8 @@
 use baton_c1z::{C1zReader, C1zWriter, ReaderOptions, WriterOptions};
 use baton_model::ids::ResourceRef;
 use baton_model::resource::{ResourceBuilder, UserDetails};
-use segment_connector::scheme::PrincipalType;
 use segment_provision::{OutcomeKind, PrincipalDirectory, ProvisionOptions, Provisioner};
+use segment_scheme::PrincipalType;
 
 use crate::support::{env, id};
 

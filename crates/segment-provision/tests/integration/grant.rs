@@ -3,8 +3,8 @@
 
 use baton_model::ids::{EntitlementId, ResourceRef};
 use segment_api::ResourceKind;
-use segment_connector::scheme::{LabelSet, PermissionKey};
 use segment_provision::{OutcomeKind, ProvisionError, ProvisionOptions};
+use segment_scheme::{LabelSet, PermissionKey};
 
 use crate::support::{body, env, id, sent_path};
 

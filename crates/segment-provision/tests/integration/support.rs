@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use segment_api::hooks::{BoxFuture, RequestHook, RequestInfo, ResponseInfo};
 use segment_api::{Client, Permission, RetryPolicy, Token};
 use segment_cache::{PacerConfig, Session, SessionConfig};
-use segment_connector::scheme::PermissionKey;
 use segment_mock::{MockConfig, MockServer, Workspace};
 use segment_provision::{ProvisionOptions, Provisioner};
+use segment_scheme::PermissionKey;
 
 /// The hand-written fixture workspace (tests/fixtures/workspace.json).
 pub(crate) fn fixture() -> Workspace {

@@ -181,9 +181,12 @@ struct Mock(Child);
 impl Mock {
     fn base_url(&mut self) -> anyhow::Result<String> {
         let stdout = self.0.stdout.take().context("segment-mock has no stdout")?;
-        for line in BufReader::new(stdout).lines() {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Some(line) = lines.next() {
             let line = line.context("reading segment-mock's output")?;
             if let Some(url) = line.strip_prefix("base_url=") {
+                // Keep reading what it prints next: a closed pipe would kill it mid-run.
+                std::thread::spawn(move || lines.for_each(drop));
                 return Ok(url.to_owned());
             }
         }

@@ -166,3 +166,5 @@ fn service_demo_runs_a_sync_and_a_grant() {
         assert!(stdout.contains(needle), "{needle:?} missing from: {stdout}");
     }
 }
+
+mod service;

@@ -16,6 +16,7 @@
 mod capabilities;
 mod cli;
 mod connect;
+mod deploy_manifests;
 mod failure;
 mod logging;
 mod output;

@@ -8,6 +8,9 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::host::{Build, default_host_id};
 
+/// The variable replacing the tenant host of the client id (token URL and gRPC target).
+pub const API_HOST_ENV: &str = "BATON_C1_API_HOST";
+
 /// Default `--task-concurrency`.
 pub const DEFAULT_TASK_CONCURRENCY: usize = 3;
 /// Largest `--task-concurrency`.
@@ -66,7 +69,7 @@ impl ServiceConfig {
         Self {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
-            api_host: std::env::var("BATON_C1_API_HOST")
+            api_host: std::env::var(API_HOST_ENV)
                 .ok()
                 .filter(|s| !s.trim().is_empty()),
             host_id: default_host_id(),

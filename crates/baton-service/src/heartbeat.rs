@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use crate::client::BatonClient;
+use tokio_util::sync::CancellationToken;
+
 use crate::clock::{Clock, Wait};
 
 /// Interval when the server gives none.
@@ -46,22 +48,28 @@ pub(crate) async fn first(client: &BatonClient, task_id: &str) -> Option<Duratio
     }
 }
 
-/// Beats until the server cancels the task or heartbeats keep failing; returns the reason.
-/// Runs for ever otherwise (the caller drops it when the task ends).
+/// Beats until the server cancels the task or heartbeats keep failing (returns the reason),
+/// or until `stop` (returns `None`). `stop` is honoured only between heartbeats: a heartbeat
+/// already sent is always awaited, so none can reach the server after the task's FinishTask.
 pub(crate) async fn keep_alive(
     client: &BatonClient,
     clock: &dyn Clock,
     task_id: &str,
     mut every: Duration,
-) -> &'static str {
+    stop: &CancellationToken,
+) -> Option<&'static str> {
     let mut failures = 0u32;
     loop {
-        clock.sleep(Wait::Heartbeat, every).await;
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => return None,
+            () = clock.sleep(Wait::Heartbeat, every) => {}
+        }
         match client.heartbeat(task_id).await {
             Ok(r) => {
                 failures = 0;
                 if r.cancelled {
-                    return CANCELLED_BY_SERVER;
+                    return Some(CANCELLED_BY_SERVER);
                 }
                 every = interval(r.next_heartbeat);
             }
@@ -69,7 +77,7 @@ pub(crate) async fn keep_alive(
                 failures += 1;
                 tracing::warn!(task_id, failures, code = ?status.code(), message = status.message(), "heartbeat failed");
                 if failures >= MAX_FAILED_HEARTBEATS {
-                    return HEARTBEAT_FAILED;
+                    return Some(HEARTBEAT_FAILED);
                 }
             }
         }

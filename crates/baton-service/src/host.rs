@@ -24,9 +24,12 @@ impl Build {
     }
 }
 
+/// The variable naming this process to ConductorOne (`host_id` of every call).
+pub const HOST_ID_ENV: &str = "BATON_HOST_ID";
+
 /// `BATON_HOST_ID`, else the hostname, else `baton-sdk` (like the Go SDK).
 pub fn default_host_id() -> String {
-    std::env::var("BATON_HOST_ID")
+    std::env::var(HOST_ID_ENV)
         .ok()
         .filter(|s| !s.trim().is_empty())
         .or_else(hostname)

@@ -41,7 +41,7 @@ mod token;
 mod upload;
 
 pub use config::{
-    DEFAULT_MIN_POLL_INTERVAL, DEFAULT_SHUTDOWN_GRACE, DEFAULT_TASK_CONCURRENCY,
+    API_HOST_ENV, DEFAULT_MIN_POLL_INTERVAL, DEFAULT_SHUTDOWN_GRACE, DEFAULT_TASK_CONCURRENCY,
     MAX_TASK_CONCURRENCY, ServiceConfig,
 };
 pub use connector::{Connector, SyncRequest, TaskFailure};
@@ -49,7 +49,7 @@ pub use credentials::{ClientId, ClientSecret};
 pub use error::ServiceError;
 pub use health::DEFAULT_HEALTH_PORT;
 pub use heartbeat::{CANCELLED_BY_SERVER, HEARTBEAT_FAILED, MAX_FAILED_HEARTBEATS};
-pub use host::{Build, default_host_id};
+pub use host::{Build, HOST_ID_ENV, default_host_id};
 pub use runner::run;
 pub use shutdown::termination_signal;
 pub use task::{PROVISIONING_DISABLED, UNSUPPORTED_TASK_TYPE};

@@ -74,14 +74,26 @@ pub(crate) async fn run<C: Connector>(
             })?;
         Ok(Done::default())
     };
-    let outcome = tokio::select! {
+    let stop_beats = CancellationToken::new();
+    let beats = heartbeat::keep_alive(&ctx.client, &*ctx.clock, task_id, interval, &stop_beats);
+    let mut beats = std::pin::pin!(beats);
+    let mut work = std::pin::pin!(work);
+    let (outcome, beats_done) = tokio::select! {
         biased;
-        outcome = work => outcome,
-        reason = heartbeat::keep_alive(&ctx.client, &*ctx.clock, task_id, interval) => {
-            Err(TaskFailure::cancelled(reason))
+        outcome = &mut work => (outcome, false),
+        reason = &mut beats => {
+            let reason = reason.unwrap_or(heartbeat::CANCELLED_BY_SERVER);
+            (Err(TaskFailure::cancelled(reason)), true)
         }
-        () = cancel.cancelled() => Err(TaskFailure::cancelled("the connector is shutting down")),
+        () = cancel.cancelled() => {
+            (Err(TaskFailure::cancelled("the connector is shutting down")), false)
+        }
     };
+    if !beats_done {
+        // Lets a heartbeat in flight complete, so it cannot arrive after FinishTask.
+        stop_beats.cancel();
+        let _ = beats.await;
+    }
     if let Err(e) = dir.close() {
         tracing::warn!(task_id, error = %e, "removing the sync temp dir failed");
     }

@@ -1,12 +1,14 @@
 //! `c1-mock`: run the fake ConductorOne tenant on loopback until Ctrl-C.
 //!
 //! ```text
-//! c1-mock [--port N] [--dir DIR] [--sync]
+//! c1-mock [--port N] [--dir DIR] [--sync] [--sync-after SECS]
 //! ```
 //!
 //! Writes `ca.pem` and `client-secret` (mode 0600) into DIR (default: a new temp dir), prints
-//! the client id, the `BATON_C1_API_HOST` value and those paths (never the secret itself), and
-//! with `--sync` queues one sync task. On exit it prints the calls it received.
+//! the client id, the `BATON_C1_API_HOST` value and those paths (never the secret itself),
+//! with `--sync` queues one sync task at once, with `--sync-after SECS` one after SECS
+//! seconds. On Ctrl-C it prints a summary: calls per kind, each task's time from GetTask to
+//! FinishTask and its outcome, each upload's size and time, and any protocol violation.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let mut port = 0u16;
     let mut dir: Option<PathBuf> = None;
     let mut sync = false;
+    let mut sync_after: Option<u64> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -31,6 +34,14 @@ async fn main() -> anyhow::Result<()> {
             }
             "--dir" => dir = Some(args.next().context("--dir needs a value")?.into()),
             "--sync" => sync = true,
+            "--sync-after" => {
+                sync_after = Some(
+                    args.next()
+                        .context("--sync-after needs a value")?
+                        .parse()
+                        .context("--sync-after")?,
+                )
+            }
             other => {
                 bail!("unknown argument {other:?} (usage: c1-mock [--port N] [--dir DIR] [--sync])")
             }
@@ -64,11 +75,78 @@ async fn main() -> anyhow::Result<()> {
     writeln!(out, "CA certificate:     {}", ca.display())?;
     writeln!(out, "client secret file: {}", secret.display())?;
     drop(out);
+    let mock = std::sync::Arc::new(mock);
+    if let Some(secs) = sync_after {
+        let mock = mock.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+            mock.push_task(c1_proto::baton::task::TaskType::SyncFull(Default::default()));
+        });
+    }
     tokio::signal::ctrl_c().await?;
     let mut out = std::io::stdout().lock();
-    for call in mock.calls() {
-        writeln!(out, "{call:?}")?;
+    summary(&mock, &mut out)?;
+    Ok(())
+}
+
+/// Calls per kind, task timings, uploads and violations.
+fn summary(mock: &C1Mock, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    use c1_mock::Call;
+    let calls = mock.timed_calls();
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    let mut handed_out = std::collections::HashMap::new();
+    for (at, call) in &calls {
+        let kind = match call {
+            Call::Token { .. } => "token",
+            Call::Hello(_) => "Hello",
+            Call::GetTask { task_id } => {
+                if let Some(id) = task_id {
+                    handed_out.insert(id.clone(), *at);
+                }
+                "GetTask"
+            }
+            Call::Heartbeat { .. } => "Heartbeat",
+            Call::Upload {
+                task_id,
+                bytes,
+                chunks,
+                accepted,
+                took,
+            } => {
+                let secs = took.as_secs_f64();
+                writeln!(
+                    out,
+                    "upload {task_id}: {bytes} bytes in {chunks} chunks, {:.3} s ({:.1} MiB/s), accepted: {accepted}",
+                    secs,
+                    *bytes as f64 / 1_048_576.0 / secs.max(1e-9)
+                )?;
+                "UploadAsset"
+            }
+            Call::FinishTask(f) => {
+                let outcome = match &f.final_state {
+                    Some(
+                        c1_proto::baton::baton_service_finish_task_request::FinalState::Success(_),
+                    ) => "success".to_owned(),
+                    _ => format!(
+                        "error {:?}",
+                        f.status.as_ref().map(|s| (s.code, s.message.clone()))
+                    ),
+                };
+                if let Some(start) = handed_out.get(&f.task_id) {
+                    writeln!(
+                        out,
+                        "task {}: GetTask -> FinishTask {:.3} s, {outcome}",
+                        f.task_id,
+                        at.duration_since(*start).as_secs_f64()
+                    )?;
+                }
+                "FinishTask"
+            }
+            _ => "other",
+        };
+        *counts.entry(kind).or_default() += 1;
     }
+    writeln!(out, "calls: {counts:?}")?;
     for v in mock.violations() {
         writeln!(out, "VIOLATION: {v}")?;
     }

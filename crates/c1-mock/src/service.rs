@@ -160,7 +160,7 @@ impl Service {
     async fn receive_upload(
         &self,
         mut stream: tonic::Streaming<BatonServiceUploadAssetRequest>,
-    ) -> Result<(String, Vec<u8>, usize), Status> {
+    ) -> Result<(String, Vec<u8>, usize, std::time::Instant), Status> {
         let first = stream.message().await?;
         let Some(BatonServiceUploadAssetRequest {
             msg: Some(Msg::Metadata(meta)),
@@ -179,6 +179,7 @@ impl Service {
             ));
         }
         let task_id = meta.task_id;
+        let started = std::time::Instant::now();
         let mut bytes = Vec::new();
         let mut chunks = 0usize;
         let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
@@ -210,6 +211,7 @@ impl Service {
                             bytes: bytes.len(),
                             chunks,
                             accepted: false,
+                            took: started.elapsed(),
                         });
                         return Err(Status::unavailable("upload stream broken (fault knob)"));
                     }
@@ -232,7 +234,7 @@ impl Service {
                             "UploadAsset: messages after eof".into(),
                         ));
                     }
-                    return Ok((task_id, bytes, chunks));
+                    return Ok((task_id, bytes, chunks, started));
                 }
                 Some(Msg::Metadata(_)) | None => {
                     return Err(self.reject(
@@ -416,8 +418,9 @@ impl BatonService for Service {
         request: Request<tonic::Streaming<BatonServiceUploadAssetRequest>>,
     ) -> Result<Response<BatonServiceUploadAssetResponse>, Status> {
         self.authorize("UploadAsset", &request)?;
-        let (task_id, bytes, chunks) = self.receive_upload(request.into_inner()).await?;
+        let (task_id, bytes, chunks, started) = self.receive_upload(request.into_inner()).await?;
         let size = bytes.len();
+        let took = started.elapsed();
         let inspected = tokio::task::spawn_blocking(move || inspect(&bytes))
             .await
             .map_err(|e| Status::internal(e.to_string()))?;
@@ -428,6 +431,7 @@ impl BatonService for Service {
                     bytes: size,
                     chunks,
                     accepted: true,
+                    took,
                 });
                 self.state.with(|s| s.uploads.insert(task_id, uploaded));
                 Ok(Response::new(BatonServiceUploadAssetResponse::default()))
@@ -438,6 +442,7 @@ impl BatonService for Service {
                     bytes: size,
                     chunks,
                     accepted: false,
+                    took,
                 });
                 Err(self.reject(tonic::Code::InvalidArgument, format!("UploadAsset: {why}")))
             }

@@ -41,6 +41,8 @@ pub enum Call {
         chunks: usize,
         /// Whether the upload was accepted (framing, checksum, c1z content).
         accepted: bool,
+        /// From the metadata message to the end of the stream.
+        took: std::time::Duration,
     },
     /// FinishTask.
     FinishTask(Box<BatonServiceFinishTaskRequest>),

@@ -262,15 +262,15 @@ impl SyncArgs {
 /// ignores (debug log) or refuses with a clear message.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct CompatArgs {
-    /// ConductorOne service mode (refused: run standalone).
-    #[arg(long, env = "BATON_CLIENT_ID", hide = true, global = true)]
+    /// ConductorOne client id: when set, run in service mode (connect to the tenant, sync and
+    /// provision as it asks, until SIGTERM); every other command-line action is ignored.
+    #[arg(long, env = "BATON_CLIENT_ID", global = true)]
     pub(crate) client_id: Option<String>,
 
-    /// ConductorOne service mode (refused: run standalone).
+    /// ConductorOne client secret (service mode; never printed).
     #[arg(
         long,
         env = "BATON_CLIENT_SECRET",
-        hide = true,
         hide_env_values = true,
         global = true
     )]
@@ -304,12 +304,14 @@ pub(crate) struct CompatArgs {
     #[arg(long, env = "BATON_SKIP_GRANTS", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) skip_grants: bool,
 
-    /// Ignored (service mode).
-    #[arg(long, env = "BATON_SKIP_FULL_SYNC", hide = true, global = true, value_parser = BoolishValueParser::new())]
+    /// Service mode: sync tasks upload an empty sync (ignored otherwise).
+    #[arg(long, env = "BATON_SKIP_FULL_SYNC", global = true, value_parser = BoolishValueParser::new())]
     pub(crate) skip_full_sync: bool,
 
-    /// Ignored (service mode; provisioning flags enable provisioning by themselves).
-    #[arg(long, env = "BATON_PROVISIONING", hide = true, global = true, value_parser = BoolishValueParser::new())]
+    /// Service mode: carry out the grants, revokes, account creations and deletions
+    /// ConductorOne sends (off: they fail with FAILED_PRECONDITION). Ignored otherwise: the
+    /// provisioning commands enable provisioning by themselves.
+    #[arg(long, env = "BATON_PROVISIONING", global = true, value_parser = BoolishValueParser::new())]
     pub(crate) provisioning: bool,
 
     /// Ignored (no ticketing).
@@ -330,8 +332,8 @@ pub(crate) struct CompatArgs {
     #[arg(long, env = "BATON_PARALLEL_SYNC", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) parallel_sync: bool,
 
-    /// Ignored (service mode).
-    #[arg(long, env = "BATON_TASK_CONCURRENCY", hide = true, global = true)]
+    /// Service mode: tasks run at once, 1-100 [default: 3].
+    #[arg(long, env = "BATON_TASK_CONCURRENCY", global = true)]
     pub(crate) task_concurrency: Option<u32>,
 
     /// Ignored (no session store).
@@ -383,32 +385,26 @@ pub(crate) struct CompatArgs {
     #[arg(long, env = "BATON_OTEL_LOGGING_DISABLED", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) otel_logging_disabled: bool,
 
-    /// Ignored (no health-check server).
-    #[arg(long, env = "BATON_HEALTH_CHECK", hide = true, global = true, value_parser = BoolishValueParser::new())]
+    /// Service mode: serve /health, /ready and /live (ignored otherwise).
+    #[arg(long, env = "BATON_HEALTH_CHECK", global = true, value_parser = BoolishValueParser::new())]
     pub(crate) health_check: bool,
 
-    /// Ignored.
-    #[arg(long, env = "BATON_HEALTH_CHECK_PORT", hide = true, global = true)]
+    /// Service mode: port of the health endpoints [default: 8081].
+    #[arg(long, env = "BATON_HEALTH_CHECK_PORT", global = true)]
     pub(crate) health_check_port: Option<u16>,
 
-    /// Ignored.
-    #[arg(
-        long,
-        env = "BATON_HEALTH_CHECK_BIND_ADDRESS",
-        hide = true,
-        global = true
-    )]
+    /// Service mode: address of the health endpoints [default: 127.0.0.1; 0.0.0.0 for
+    /// kubelet probes].
+    #[arg(long, env = "BATON_HEALTH_CHECK_BIND_ADDRESS", global = true)]
     pub(crate) health_check_bind_address: Option<String>,
 }
 
 impl CompatArgs {
     /// The refusal message for a flag that cannot work standalone, if one was given.
     pub(crate) fn refusal(&self) -> Option<String> {
-        if self.client_id.is_some() || self.client_secret.is_some() {
+        if !self.service_mode() && self.client_secret.as_deref().is_some_and(|s| !s.is_empty()) {
             return Some(
-                "service mode is not supported; run standalone \
-                 (drop --client-id/--client-secret, BATON_CLIENT_ID/BATON_CLIENT_SECRET)"
-                    .to_owned(),
+                "client-id is required in service mode (--client-id or BATON_CLIENT_ID)".to_owned(),
             );
         }
         if let Some(engine) = &self.storage_engine {
@@ -444,6 +440,13 @@ impl CompatArgs {
             );
         }
         None
+    }
+
+    /// Whether to run in ConductorOne service mode (a non-empty client id).
+    pub(crate) fn service_mode(&self) -> bool {
+        self.client_id
+            .as_deref()
+            .is_some_and(|id| !id.trim().is_empty())
     }
 
     /// Names of the given flags that are accepted and ignored.
@@ -506,6 +509,10 @@ pub(crate) enum Command {
     CreateAccount(CreateAccountArgs),
     /// Remove a user or a pending invitation from the workspace.
     DeleteResource(DeleteResourceArgs),
+    /// Demonstrate service mode in one process: a fake ConductorOne tenant queues a sync and a
+    /// grant, this connector runs them against a generated Segment workspace, and the results
+    /// are printed (no real ConductorOne or Segment is contacted).
+    ServiceDemo,
     /// Run a plan (a JSON file of grants, revokes, invitations and deletions).
     Apply(ApplyArgs),
     /// Print the connector's capabilities (protojson of c1.connector.v2.ConnectorCapabilities).
@@ -735,11 +742,20 @@ mod tests {
     #[test]
     fn compat_flags_are_refused_or_ignored() {
         let cli = parse(&["--client-id", "a", "--client-secret", "b"]).unwrap();
+        assert!(cli.compat.service_mode());
+        assert_eq!(cli.compat.refusal(), None);
+        let cli = parse(&["--client-secret", "b"]).unwrap();
+        assert!(!cli.compat.service_mode());
         assert!(
             cli.compat
                 .refusal()
                 .unwrap()
-                .starts_with("service mode is not supported; run standalone")
+                .starts_with("client-id is required in service mode")
+        );
+        let cli = parse(&["--client-id", " "]).unwrap();
+        assert!(
+            !cli.compat.service_mode(),
+            "an empty client id is one-shot mode"
         );
         let cli = parse(&["--storage-engine", "pebble"]).unwrap();
         assert!(cli.compat.refusal().unwrap().contains("classic v1"));

@@ -20,12 +20,14 @@ mod capabilities;
 mod cli;
 mod connect;
 mod demo;
+mod deploy_manifests;
 mod failure;
 mod logging;
 mod output;
 mod provision;
 mod reference;
 mod review;
+mod service;
 mod sync;
 
 use std::process::ExitCode;
@@ -54,6 +56,15 @@ pub fn main() -> ExitCode {
     if let Some(reason) = cli.compat.refusal() {
         usage_error(&reason);
     }
+    if cli.compat.service_mode() {
+        return match runtime() {
+            Ok(rt) => finish(
+                rt.block_on(service::run(&cli)),
+                cli.global.base_url.as_deref(),
+            ),
+            Err(code) => code,
+        };
+    }
     for flag in cli.compat.ignored() {
         tracing::debug!(
             flag,
@@ -72,15 +83,9 @@ pub fn main() -> ExitCode {
         );
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            output::error_line(&format!("cannot start the async runtime: {e}"));
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let base_url = cli.global.base_url.clone();
     let result = runtime.block_on(async {
@@ -93,10 +98,22 @@ pub fn main() -> ExitCode {
                 capabilities::print();
                 Ok(0)
             }
+            Selected::ServiceDemo => service::demo(&cli.global).await,
             Selected::Review(_) => Ok(0),
         }
     });
     finish(result, base_url.as_deref())
+}
+
+/// The multi-threaded tokio runtime; on failure, the exit code after one line on stderr.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            output::error_line(&format!("cannot start the async runtime: {e}"));
+            ExitCode::from(1)
+        })
 }
 
 /// The exit code of a command's result; a failure prints its one line on stderr.
@@ -117,6 +134,7 @@ enum Selected {
     Sync(cli::SyncArgs),
     Provision(Action, bool),
     Capabilities,
+    ServiceDemo,
     Review(review::ReviewCommand),
 }
 
@@ -223,6 +241,7 @@ fn select(cli: &Cli) -> Result<Selected, String> {
             dry_run,
         ),
         Some(Command::Capabilities) => Selected::Capabilities,
+        Some(Command::ServiceDemo) => Selected::ServiceDemo,
         Some(Command::Review(review)) => Selected::Review(review.clone()),
     };
     Ok(selected)

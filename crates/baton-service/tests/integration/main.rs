@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
+mod health;
 mod loop_control;
 mod provisioning;
 mod secrecy;

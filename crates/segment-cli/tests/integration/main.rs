@@ -55,7 +55,8 @@ fn help_documents_exit_codes_and_hides_the_token() {
     assert!(!help.contains("tok-visible-if-leaked"));
     // The standard baton flags are accepted but hidden.
     assert!(!help.contains("--grant-entitlement"));
-    assert!(!help.contains("--client-id"));
+    // Service-mode flags are shown (with their variables).
+    assert!(help.contains("--client-id") && help.contains("BATON_CLIENT_ID"));
 }
 
 #[test]
@@ -69,7 +70,7 @@ fn version_and_usage_errors() {
         &["grant"],
         &["--dry-run"],
         &["--storage-engine", "pebble"],
-        &["--client-id", "x", "--client-secret", "y"],
+        &["--client-secret", "y"],
         &["--demo", "--base-url", "http://127.0.0.1:1"],
     ] {
         let out = run(args, &[]);
@@ -112,3 +113,59 @@ fn capabilities_print_protojson_without_a_token() {
     );
     assert_eq!(v["resourceTypeCapabilities"].as_array().unwrap().len(), 9);
 }
+
+#[test]
+fn service_mode_checks_its_credentials_before_any_network_io() {
+    for (args, expected) in [
+        (
+            &["--client-id", "x@h/s", "--token", "t"][..],
+            "error: client-secret is required in service mode (--client-secret or BATON_CLIENT_SECRET)",
+        ),
+        (
+            &[
+                "--client-id",
+                "no-at-sign",
+                "--client-secret",
+                "s",
+                "--token",
+                "t",
+            ],
+            "error: invalid client id: no '@' (expected <client-name>@<tenant-host>/<suffix>)",
+        ),
+        (
+            &[
+                "--client-id",
+                "a@127.0.0.1:1/s",
+                "--client-secret",
+                "secret-token:conductorone.com:v1:LEAKME",
+                "--token",
+                "t",
+            ],
+            "error: invalid client secret: the payload is not base64url",
+        ),
+    ] {
+        let out = run(args, &[("BATON_LOG_FORMAT", "json")]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&out.stderr).trim_end(), expected, "{args:?}");
+        assert!(!text(&out.stderr).contains("LEAKME"));
+    }
+}
+
+#[test]
+fn service_demo_runs_a_sync_and_a_grant() {
+    let out = run(&["service-demo"], &[("BATON_LOG_LEVEL", "warn")]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    for needle in [
+        "sync_full",
+        "finished with success. Uploaded c1z:",
+        "GrantManagerServiceGrantResponse",
+        "in group",
+        ": yes.",
+        "found no protocol violation",
+    ] {
+        assert!(stdout.contains(needle), "{needle:?} missing from: {stdout}");
+    }
+}
+
+mod service;

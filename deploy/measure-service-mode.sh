@@ -49,4 +49,4 @@ grep -E "^(task|upload|calls|VIOLATION)" "$WORK/c1.out"
 
 BATON_TOKEN=$TOKEN BATON_BASE_URL=$BASE_URL BATON_MAX_READS_PER_MINUTE=0 BATON_CONCURRENCY=16 BATON_LOG_LEVEL=warn BATON_OUTPUT=json \
   /usr/bin/time -f "one-shot: wall %e s, peak RSS %M KiB" "$BIN/segment-cli" sync -f "$WORK/oneshot.c1z" >"$WORK/oneshot.json"
-grep -o '"elapsed_ms":[0-9]*' "$WORK/oneshot.json" | sed 's/^/one-shot sync summary: /'
+grep -oE '"elapsed_ms": *[0-9]+' "$WORK/oneshot.json" | sed 's/^/one-shot sync summary: /'

@@ -244,8 +244,8 @@ async fn unsupported_baton_modes_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (
-            &["--client-id", "x", "--client-secret", "y"],
-            "service mode is not supported; run standalone",
+            &["--client-secret", "y"],
+            "client-id is required in service mode",
         ),
         (&["--storage-engine", "pebble"], "classic v1"),
         (&["--sync-resources", "user:1"], "not supported"),

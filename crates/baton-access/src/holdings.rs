@@ -9,15 +9,16 @@
 //! the list is not empty. A chain of expansions applies every condition on it. Loops (S
 //! inheriting from E again) are cut: an entitlement is never entered twice on one path.
 //!
-//! [`access`] finds the expandable grants a held entitlement S feeds by listing the grants of
-//! the resource that owns S (the group of `group:G:member`), which is where every baton
-//! connector, the SDK's grant builder included, puts them.
+//! [`access`] finds the expandable grants a held entitlement S feeds among the grants of the
+//! resource that owns S (the group of `group:G:member`), which is where every baton connector,
+//! the SDK's grant builder included, puts them.
 
 use crate::error::{AccessError, Result};
 use crate::expansion::{self, Expansion};
 use crate::names::Names;
 use baton_c1z::{EntitlementFilter, GrantFilter, SyncView};
 use baton_model::pb;
+use prost::Name;
 use std::collections::{BTreeSet, HashMap};
 
 /// Columns of a holding row (see [`Holding::values`]).
@@ -309,21 +310,51 @@ struct Held {
     path: Vec<String>,
 }
 
+/// Most expandable grants [`access`] keeps from its first scan; past this it forgets them and
+/// lists the grants of the groups it meets level by level instead (bounded memory).
+const MAX_EXPANDABLE: usize = 100_000;
+
 /// Everything `principal` holds, directly or inherited, sorted by entitlement and path.
 ///
-/// Breadth first: one listing for the principal's grants, then one per level of inheritance
-/// for the grants of every owner (group) met on that level.
+/// One scan of the grants finds both the principal's grants and every expandable grant of the
+/// sync (grouped by the group holding it), and the walk over the levels of inheritance then
+/// needs no further listing. A sync with more than [`MAX_EXPANDABLE`] expandable grants is
+/// walked breadth first instead: one listing per level for the grants of every owner (group)
+/// met on that level.
 pub fn access(view: &SyncView<'_>, principal: &pb::ResourceId) -> Result<Vec<Holding>> {
+    access_within(view, principal, MAX_EXPANDABLE)
+}
+
+/// [`access`], keeping at most `max_expandable` expandable grants from the first scan.
+fn access_within(
+    view: &SyncView<'_>,
+    principal: &pb::ResourceId,
+    max_expandable: usize,
+) -> Result<Vec<Holding>> {
     let mut names = Names::new(view);
     let me = pair(principal);
-    let filter = GrantFilter {
-        principal: Some(principal.clone()),
-        ..GrantFilter::default()
-    };
     let mut raw = BTreeSet::new();
     let mut level = Vec::new();
-    for g in view.grants(&filter) {
+    // Expandable grants held by each owner of a source entitlement; `complete` when it holds
+    // those of every owner (an owner missing from it then holds none).
+    let mut expandable: HashMap<(String, String), Vec<(pb::Grant, Expansion)>> = HashMap::new();
+    let mut kept = 0usize;
+    let mut complete = true;
+    for g in view.grants_to_or_containing(principal, &pb::GrantExpandable::full_name()) {
         let g = g?;
+        let holder = principal_of(&g);
+        if complete && let (Some(x), Some(p)) = (expansion::of(&g), holder.clone()) {
+            kept += 1;
+            if kept > max_expandable {
+                complete = false;
+                expandable.clear();
+            } else {
+                expandable.entry(p).or_default().push((g.clone(), x));
+            }
+        }
+        if holder.as_ref() != Some(&me) {
+            continue;
+        }
         let Some(e) = &g.entitlement else { continue };
         raw.insert(Raw {
             entitlement_id: e.id.clone(),
@@ -338,8 +369,6 @@ pub fn access(view: &SyncView<'_>, principal: &pb::ResourceId) -> Result<Vec<Hol
             path: vec![e.id.clone()],
         });
     }
-    // Expandable grants held by each owner of a source entitlement.
-    let mut expandable: HashMap<(String, String), Vec<(pb::Grant, Expansion)>> = HashMap::new();
     while !level.is_empty() {
         let mut owners = Vec::with_capacity(level.len());
         for held in &level {
@@ -351,13 +380,15 @@ pub fn access(view: &SyncView<'_>, principal: &pb::ResourceId) -> Result<Vec<Hol
                     .map(|id| pair(&id)),
             );
         }
-        let missing: BTreeSet<(String, String)> = owners
-            .iter()
-            .flatten()
-            .filter(|o| !expandable.contains_key(*o))
-            .cloned()
-            .collect();
-        load_expandable(view, missing, &mut expandable)?;
+        if !complete {
+            let missing: BTreeSet<(String, String)> = owners
+                .iter()
+                .flatten()
+                .filter(|o| !expandable.contains_key(*o))
+                .cloned()
+                .collect();
+            load_expandable(view, missing, &mut expandable)?;
+        }
         let mut next = Vec::new();
         for (held, owner) in level.iter().zip(owners) {
             let Some(owner) = owner else { continue };
@@ -461,4 +492,41 @@ fn finish(names: &mut Names<'_, '_>, raw: BTreeSet<Raw>) -> Result<Vec<Holding>>
         });
     }
     Ok(out)
+}
+
+/// The hand-built workspace of the integration tests.
+#[cfg(test)]
+#[allow(dead_code, clippy::unwrap_used, clippy::print_stdout)]
+#[path = "../tests/integration/common.rs"]
+mod fixture;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::fixture;
+    use super::*;
+    use baton_c1z::{C1zReader, ReaderOptions};
+
+    /// The walk without the first scan's expandable grants (the fallback past
+    /// [`MAX_EXPANDABLE`]) finds exactly what the one-scan walk finds, for every principal.
+    #[test]
+    fn access_past_the_expandable_bound_lists_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws.c1z");
+        let data = fixture::workspace();
+        fixture::write(&path, &data);
+        let reader = C1zReader::open(&path, ReaderOptions::default()).unwrap();
+        let view = reader.latest().unwrap();
+        let mut inherited = 0;
+        for r in &data.resources {
+            let id = r.id.as_ref().unwrap();
+            let one_scan = access_within(&view, id, MAX_EXPANDABLE).unwrap();
+            for bound in [0, 1] {
+                assert_eq!(access_within(&view, id, bound).unwrap(), one_scan, "{id:?}");
+            }
+            inherited += one_scan.iter().filter(|h| !h.via.is_empty()).count();
+        }
+        assert!(inherited >= 5, "{inherited}");
+    }
 }

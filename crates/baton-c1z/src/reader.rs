@@ -7,6 +7,7 @@
 //! `.c1z` itself is never written). It does so lazily: an index is built the first time a
 //! filtered listing needs it, so opening a file and reading everything stays fast.
 
+mod functions;
 mod keys;
 mod listing;
 mod rows;
@@ -310,20 +311,24 @@ fn lookup_bit(idx: &LookupIndex) -> u32 {
 
 /// Opens the private decompressed copy (read-write: lookup indexes may be added to it).
 fn open_private_copy(db_path: &Path) -> Result<Connection> {
-    Connection::open_with_flags(
+    let conn = Connection::open_with_flags(
         db_path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .ctx("opening the decompressed database")
+    .ctx("opening the decompressed database")?;
+    functions::register(&conn)?;
+    Ok(conn)
 }
 
 /// Opens the decompressed database read-only.
 fn open_read_only(db_path: &Path) -> Result<Connection> {
-    Connection::open_with_flags(
+    let conn = Connection::open_with_flags(
         db_path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .ctx("opening the decompressed database")
+    .ctx("opening the decompressed database")?;
+    functions::register(&conn)?;
+    Ok(conn)
 }
 
 /// A column value as text (timestamps may have been stored with another storage class).

@@ -303,6 +303,28 @@ impl<'r> SyncView<'r> {
         self.iter(Self::grant_query(filter))
     }
 
+    /// Every grant to `principal`, and every grant whose data holds the bytes of `needle`, in
+    /// row order: one scan of the grants for two questions. With the full name of an
+    /// annotation type as `needle` (e.g. `c1.connector.v2.GrantExpandable`) the second part
+    /// holds every grant carrying that annotation (its `Any` names the type), and possibly
+    /// others that merely mention the name: the caller decodes and checks.
+    pub fn grants_to_or_containing(
+        &self,
+        principal: &pb::ResourceId,
+        needle: &str,
+    ) -> Rows<'_, 'r, pb::Grant> {
+        let mut q = TableQuery::new(ObjectKind::Grant);
+        q.conds.push_str(&format!(
+            " AND ((principal_resource_type_id = ? AND principal_resource_id = ?) \
+             OR {}(data, ?))",
+            super::functions::CONTAINS
+        ));
+        q.args.push(Value::Text(principal.resource_type.clone()));
+        q.args.push(Value::Text(principal.resource.clone()));
+        q.args.push(Value::Text(needle.to_owned()));
+        self.iter(q)
+    }
+
     /// Every external id of `kind` in this sync, in ascending byte order, read page by page
     /// through the unique `(external_id, sync_id)` index (no lookup index is built): the input
     /// of a merge-join, e.g. a diff of two syncs.

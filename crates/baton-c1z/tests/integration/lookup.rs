@@ -201,3 +201,53 @@ fn batched_grant_filters_and_listings_without_lazy_indexes() {
         assert_eq!(count(both), 1);
     }
 }
+
+/// `grants_to_or_containing`: one scan (past the first page, so on the prefetch thread's
+/// connection too) gives the principal's grants and the grants whose data holds the needle,
+/// in row order, exactly as a full listing filtered by hand.
+#[test]
+fn grants_to_a_principal_or_containing_a_needle_in_one_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("marked.c1z");
+    let mut w = C1zWriter::create(&path, WriterOptions::default()).unwrap();
+    w.put_resource_type(&resource_type("user", &[1])).unwrap();
+    w.put_resource_type(&resource_type("group", &[2])).unwrap();
+    let g = resource("group", "g", None);
+    w.put_resource(&g).unwrap();
+    let member = entitlement(&g, "member");
+    w.put_entitlement(&member).unwrap();
+    for u in 0..USERS {
+        let mut gr = grant(&member, &rid("user", &format!("u{u}")));
+        if u % 1000 == 7 {
+            gr.annotations
+                .push(crate::common::ann("test.v1.Marker", b"x"));
+        }
+        w.put_grant(&gr).unwrap();
+    }
+    w.finish().unwrap();
+
+    let r = C1zReader::open(&path, ReaderOptions::default().with_lookup_indexes(false)).unwrap();
+    let v = r.latest().unwrap();
+    let me = rid("user", "u21");
+    let expected: Vec<String> = v
+        .grants(&GrantFilter::default())
+        .map(Result::unwrap)
+        .filter(|g| {
+            g.principal.as_ref().and_then(|p| p.id.as_ref()) == Some(&me)
+                || g.annotations
+                    .iter()
+                    .any(|a| a.type_url.ends_with("/test.v1.Marker"))
+        })
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(expected.len(), 1 + USERS / 1000 + 1);
+    let got = ids(v.grants_to_or_containing(&me, "test.v1.Marker"), |g| {
+        g.id.clone()
+    });
+    assert_eq!(got, expected);
+    // Nothing holds this needle: the principal's grants only.
+    let got = ids(v.grants_to_or_containing(&me, "no.such.Type"), |g| {
+        g.id.clone()
+    });
+    assert_eq!(got, ["group:g:member:user:u21"]);
+}

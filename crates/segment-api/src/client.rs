@@ -1,4 +1,5 @@
 //! The client: configuration, request execution, retries and hook calls.
+//! (Rate-limit header parsing lives in `rate_limit_headers`.)
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -12,8 +13,9 @@ use url::{Host, Url};
 
 use crate::config::{Region, RetryPolicy, validate_base_url};
 use crate::encode::Query;
-use crate::error::{ErrorBody, classify, is_post_operation, parse_error_body};
-use crate::hooks::{Access, NoHook, RateLimitInfo, RequestHook, RequestInfo, ResponseInfo};
+use crate::error::{classify, is_post_operation, parse_error_body};
+use crate::hooks::{Access, NoHook, RequestHook, RequestInfo, ResponseInfo};
+use crate::rate_limit_headers::{rate_limit_info, retry_after, server_wait};
 use crate::{Error, Token};
 
 /// Default `User-Agent`, identifying the connector.
@@ -32,10 +34,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Default connect timeout; see [`ClientBuilder::connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The latest `X-RateLimit-Reset` believed: further in the future than this, the header
-/// is treated as absent (a skewed clock or an absurd value must not stall anyone).
-const MAX_RESET_AHEAD: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// An async client of the Segment Public API. Cheap to clone (an `Arc` inside); share one
 /// per workspace token.
@@ -585,248 +583,5 @@ fn check_content_type(operation: &'static str, headers: &HeaderMap) -> Result<()
     }
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-}
-
-/// Parses `X-RateLimit-Reset` (seen at wall-clock `now`): an HTTP date as documented;
-/// tolerates epoch seconds (>= 1e9) and seconds from now. A reset more than a day after
-/// `now` (or not representable) is treated as absent.
-fn parse_reset(value: &str, now: SystemTime) -> Option<SystemTime> {
-    let time = if let Ok(time) = httpdate::parse_http_date(value) {
-        time
-    } else {
-        let secs: u64 = value.parse().ok()?;
-        if secs >= 1_000_000_000 {
-            SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))?
-        } else {
-            now.checked_add(Duration::from_secs(secs))?
-        }
-    };
-    let latest = now.checked_add(MAX_RESET_AHEAD)?;
-    (time <= latest).then_some(time)
-}
-
-pub(crate) fn rate_limit_info(headers: &HeaderMap) -> RateLimitInfo {
-    RateLimitInfo {
-        remaining: header_str(headers, "x-ratelimit-remaining").and_then(|v| v.parse().ok()),
-        consumed: header_str(headers, "x-ratelimit-consumed").and_then(|v| v.parse().ok()),
-        reset: header_str(headers, "x-ratelimit-reset")
-            .and_then(|v| parse_reset(v, SystemTime::now())),
-    }
-}
-
-/// How long a 429 asked us to wait: `errors[].data.msBeforeNext`, else until
-/// `X-RateLimit-Reset`, else `Retry-After` (seconds or HTTP date).
-fn server_wait(body: &ErrorBody, headers: &HeaderMap) -> Option<Duration> {
-    if let Some(ms) = body.ms_before_next {
-        return Some(Duration::from_millis(ms));
-    }
-    let now = SystemTime::now();
-    if let Some(reset) = header_str(headers, "x-ratelimit-reset").and_then(|v| parse_reset(v, now))
-        && let Ok(wait) = reset.duration_since(now)
-    {
-        return Some(wait);
-    }
-    retry_after(headers, now)
-}
-
-/// `Retry-After` (seconds or HTTP date), seen at wall-clock `now`.
-fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let retry_after = header_str(headers, header::RETRY_AFTER.as_str())?;
-    if let Ok(secs) = retry_after.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    httpdate::parse_http_date(retry_after)
-        .ok()
-        .map(|t| t.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (k, v) in pairs {
-            map.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        map
-    }
-
-    #[test]
-    fn server_wait_precedence() {
-        let in_30s = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
-        let body = ErrorBody {
-            messages: vec![],
-            ms_before_next: Some(1234),
-        };
-        let h = headers(&[("x-ratelimit-reset", &in_30s), ("retry-after", "7")]);
-        assert_eq!(server_wait(&body, &h), Some(Duration::from_millis(1234)));
-        let wait = server_wait(&ErrorBody::default(), &h).unwrap();
-        assert!(
-            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
-            "{wait:?}"
-        );
-        let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(30));
-        let h = headers(&[("x-ratelimit-reset", &past), ("retry-after", "7")]);
-        assert_eq!(
-            server_wait(&ErrorBody::default(), &h),
-            Some(Duration::from_secs(7))
-        );
-        let h = headers(&[("retry-after", &in_30s)]);
-        assert!(server_wait(&ErrorBody::default(), &h).unwrap() > Duration::from_secs(25));
-        assert_eq!(server_wait(&ErrorBody::default(), &HeaderMap::new()), None);
-    }
-
-    #[test]
-    fn absurd_resets_are_treated_as_absent() {
-        let now = SystemTime::now();
-        for absurd in [
-            "9223372036854775807",
-            "18446744073709551615",
-            "200000", // seconds from now: more than a day
-        ] {
-            assert_eq!(parse_reset(absurd, now), None, "{absurd}");
-        }
-        let in_two_days = httpdate::fmt_http_date(now + Duration::from_secs(2 * 86_400));
-        assert_eq!(parse_reset(&in_two_days, now), None);
-        assert_eq!(parse_reset("30", now), Some(now + Duration::from_secs(30)));
-        let soon = now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            + 60;
-        assert_eq!(
-            parse_reset(&soon.to_string(), now),
-            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(soon))
-        );
-        let h = headers(&[
-            ("x-ratelimit-reset", "9223372036854775807"),
-            ("retry-after", "7"),
-        ]);
-        assert_eq!(rate_limit_info(&h).reset, None);
-        assert_eq!(
-            server_wait(&ErrorBody::default(), &h),
-            Some(Duration::from_secs(7))
-        );
-    }
-
-    #[test]
-    fn localhost_is_pinned_to_ipv4_loopback() {
-        let pinned = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-        assert_eq!(
-            pinned_localhost("http://localhost:3000"),
-            Some(("localhost".to_owned(), pinned))
-        );
-        assert_eq!(
-            pinned_localhost("http://localhost.:3000"),
-            Some(("localhost.".to_owned(), pinned))
-        );
-        assert_eq!(
-            pinned_localhost("https://localhost"),
-            Some(("localhost".to_owned(), pinned))
-        );
-        for other in [
-            "http://127.0.0.1:3000",
-            "http://[::1]:3000",
-            "https://api.segmentapis.com",
-            "https://localhost.evil.example",
-        ] {
-            assert_eq!(pinned_localhost(other), None, "{other}");
-        }
-    }
-
-    #[test]
-    fn rate_limit_headers() {
-        let h = headers(&[
-            ("x-ratelimit-remaining", "59"),
-            ("x-ratelimit-consumed", "1"),
-            ("x-ratelimit-reset", "Tue, 31 Dec 2024 23:59:59 GMT"),
-        ]);
-        let info = rate_limit_info(&h);
-        assert_eq!(info.remaining, Some(59));
-        assert_eq!(info.consumed, Some(1));
-        assert_eq!(
-            info.reset,
-            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_689_599))
-        );
-    }
-
-    #[test]
-    fn content_types() {
-        for ok in [
-            "application/json",
-            "application/json; charset=utf-8",
-            "application/vnd.segment.v1+json",
-            "application/vnd.segment.v1alpha+json",
-            "Application/VND.Segment.v1beta+JSON",
-        ] {
-            assert!(
-                check_content_type("op", &headers(&[("content-type", ok)])).is_ok(),
-                "{ok}"
-            );
-        }
-        for bad in ["text/html", "text/plain; charset=utf-8", "application/xml"] {
-            assert!(
-                check_content_type("op", &headers(&[("content-type", bad)])).is_err(),
-                "{bad}"
-            );
-        }
-        assert!(check_content_type("op", &HeaderMap::new()).is_ok());
-    }
-
-    #[test]
-    fn builder_rules() {
-        let token = || Token::new("t0k3n-value");
-        assert!(Client::builder(token()).build().is_ok());
-        assert_eq!(
-            Client::builder(token())
-                .region(Region::Eu)
-                .build()
-                .unwrap()
-                .base_url(),
-            "https://eu1.api.segmentapis.com"
-        );
-        assert_eq!(Client::builder(token()).build().unwrap().page_size(), 1000);
-        for size in [0, 1001, u16::MAX] {
-            assert!(matches!(
-                Client::builder(token()).page_size(size).build(),
-                Err(Error::InvalidConfig { .. })
-            ));
-        }
-        assert_eq!(
-            Client::builder(token())
-                .page_size(1)
-                .build()
-                .unwrap()
-                .page_size(),
-            1
-        );
-        assert!(matches!(
-            Client::builder(Token::new("  ")).build(),
-            Err(Error::InvalidConfig { .. })
-        ));
-        let err = Client::builder(Token::new("bad\u{7f}token"))
-            .build()
-            .unwrap_err();
-        assert!(!err.to_string().contains("token\u{7f}") && !err.to_string().contains("bad"));
-        assert!(
-            Client::builder(token())
-                .base_url("http://example.com")
-                .build()
-                .is_err()
-        );
-        let client = Client::builder(token())
-            .base_url("http://127.0.0.1:1/")
-            .build()
-            .unwrap();
-        assert_eq!(client.base_url(), "http://127.0.0.1:1");
-        assert!(!format!("{client:?}").contains("t0k3n"));
-        assert!(!format!("{:?}", Client::builder(token())).contains("t0k3n"));
-    }
-}
+mod tests;

@@ -23,6 +23,7 @@ mod error;
 mod models;
 mod ops;
 mod pagination;
+mod rate_limit_headers;
 mod token;
 mod write_request;
 

@@ -33,6 +33,11 @@ pub use options::{DEFAULT_CONCURRENCY, SyncDepth, SyncOptions};
 pub use report::{SkippedType, SyncReport};
 use state::Engine;
 
+/// SQLite page cache of the c1z writer during a sync, in KiB. The sync waits on the network,
+/// not on SQLite, so a small cache costs no time and keeps peak memory flat as the workspace
+/// grows (the writer's 32 MiB default filled up from about 10,000 users on).
+const WRITER_CACHE_KIB: u32 = 8 * 1024;
+
 /// Syncs the workspace of `session` into the c1z file at `path` (appending a sync run when
 /// the file exists; replaced atomically at the end). A failed sync leaves an existing file
 /// untouched.
@@ -77,11 +82,12 @@ async fn run(
 
     check_same_workspace(path, &workspace.id, options.temp_dir.as_deref()).await?;
 
-    // Compress on the writer thread: zstd workers each buffer a job of several MiB, which made
-    // peak memory grow with the size of the workspace (docs/BENCHMARKS.md, 20,000 users),
-    // while one thread compresses a sync's database in well under a second.
+    // Compression on the writer thread alone (no zstd workers): the multi-threaded encoder's
+    // buffers (~40 MiB) were the peak of a large sync, and compressing takes well under a
+    // second of a sync that is bound by request latency.
     let mut writer_options = WriterOptions::default()
         .with_keep_syncs(options.keep_syncs)
+        .with_cache_size_kib(WRITER_CACHE_KIB)
         .with_compression_threads(0);
     if let Some(dir) = &options.temp_dir {
         writer_options = writer_options.with_temp_dir(dir.clone());

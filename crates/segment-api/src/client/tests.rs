@@ -4,13 +4,7 @@
 
 use super::*;
 
-fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (k, v) in pairs {
-        map.insert(*k, HeaderValue::from_str(v).unwrap());
-    }
-    map
-}
+use crate::rate_limit_headers::tests::headers;
 
 #[test]
 fn localhost_is_pinned_to_ipv4_loopback() {

@@ -71,6 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => {
             let config = MockConfig::new(generate(&spec))
                 .latency(latency)
+                .wall_clock_latency(true)
                 .read_limit_per_min(mock_read_limit);
             let server = MockServer::start(config).await?;
             let (url, token) = (server.base_url(), server.token().to_owned());

@@ -15,6 +15,9 @@ pub enum MockError {
         #[source]
         source: std::io::Error,
     },
+    /// The wall-clock latency timer's thread could not start.
+    #[error("cannot start the latency timer thread: {0}")]
+    Timer(#[source] std::io::Error),
     /// Reading or writing a fixture file failed.
     #[error("cannot access fixture {}: {source}", path.display())]
     Io {

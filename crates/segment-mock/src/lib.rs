@@ -45,6 +45,7 @@ mod query;
 mod ratelimit;
 mod reply;
 mod server;
+mod wall_timer;
 
 pub use config::{DEFAULT_TOKEN, Faults, Features, MockConfig, Plan};
 pub use error::MockError;

@@ -60,7 +60,7 @@ struct Args {
     /// Disable the Functions feature.
     #[arg(long)]
     no_functions: bool,
-    /// Latency added to every request, in milliseconds.
+    /// Time from a request to its answer, in milliseconds (the mock's own work included).
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
     /// Read requests per minute (0 = unlimited).
@@ -132,6 +132,7 @@ async fn main() -> anyhow::Result<()> {
             functions: !args.no_functions,
         })
         .latency(Duration::from_millis(args.latency_ms))
+        .wall_clock_latency(true)
         .read_limit_per_min(limit(args.read_limit))
         .write_limit_per_min(limit(args.write_limit))
         .rate_window(Duration::from_millis(args.rate_window_ms))

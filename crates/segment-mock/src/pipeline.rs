@@ -61,12 +61,12 @@ pub(crate) async fn entry(
     if raw_path == "/__admin" || raw_path.starts_with("/__admin/") {
         return admin::handle(&shared, &conn, &parts.method, &raw_path, body).await;
     }
+    // The configured latency is the time from the request to the answer, the mock's own
+    // work included: the answer waits until `arrived + latency`, not `latency` after the work.
+    let arrived = (tokio::time::Instant::now(), std::time::Instant::now());
     let raw_query = parts.uri.query().unwrap_or("").to_owned();
     let body = axum::body::to_bytes(body, PAYLOAD_LIMIT).await;
     let latency = shared.lock().latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
     let segs = decode_segments(&raw_path);
     let query = Query::parse(Some(&raw_query));
     let mut log = LoggedRequest {
@@ -120,6 +120,12 @@ pub(crate) async fn entry(
         st.log.push_back(log);
         outcome
     };
+    if !latency.is_zero() {
+        match &shared.wall_timer {
+            Some(timer) => timer.wait_until(arrived.1 + latency).await,
+            None => tokio::time::sleep_until(arrived.0 + latency).await,
+        }
+    }
     match outcome {
         Outcome::Reset => {
             conn.kill();

@@ -20,6 +20,7 @@ use crate::conn::{ConnHandle, KillListener};
 use crate::ids::hash_strs;
 use crate::model::Workspace;
 use crate::ratelimit::{Limiter, RateLimits};
+use crate::wall_timer::WallTimer;
 
 /// Media type of successful v1 responses.
 pub const V1_JSON: &str = "application/vnd.segment.v1+json";
@@ -126,6 +127,8 @@ impl ServerState {
 pub(crate) struct Shared {
     pub(crate) token: String,
     state: Mutex<ServerState>,
+    /// Set when the latency is waited out on the wall clock ([`MockConfig::wall_clock_latency`]).
+    pub(crate) wall_timer: Option<WallTimer>,
 }
 
 impl Shared {
@@ -183,9 +186,15 @@ impl MockServer {
         };
         state.set_workspace(config.workspace);
         state.set_faults(config.faults);
+        let wall_timer = if config.wall_clock_latency {
+            Some(WallTimer::start().map_err(MockError::Timer)?)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             token: config.token,
             state: Mutex::new(state),
+            wall_timer,
         });
         let app = Router::new()
             .fallback(crate::pipeline::entry)

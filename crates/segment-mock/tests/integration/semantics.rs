@@ -212,6 +212,22 @@ async fn latency_is_applied_on_tokio_time() {
 }
 
 #[tokio::test]
+async fn wall_clock_latency_never_answers_before_the_latency() {
+    // A lower bound only (the timer must not wake early); how close it comes is a benchmark.
+    let latency = std::time::Duration::from_millis(30);
+    let h = Harness::start(config().latency(latency).wall_clock_latency(true)).await;
+    for _ in 0..3 {
+        let sent = std::time::Instant::now();
+        assert_eq!(h.get("/").await.status, 200);
+        assert!(
+            sent.elapsed() >= latency,
+            "answered after {:?}",
+            sent.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
 async fn large_groups_resolve_members_by_email_ignoring_case() {
     let mut ws = segment_mock::generate(&segment_mock::GenSpec::sized(2_000, 4, 1, 1, 1, 1, 5));
     let everyone: Vec<String> = ws

@@ -260,3 +260,35 @@ async fn bad_files_get_the_same_clear_errors_and_stay_as_they_were() {
     let out = common::run(dir.path(), &args(&["capabilities", "--output", "csv"])).await;
     out.expect_code(2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_early_is_not_a_failure() {
+    let server = common::start(small_workspace()).await;
+    let dir = tempfile::tempdir().unwrap();
+    common::run(dir.path(), &with_conn(&server, &["--output", "json"]))
+        .await
+        .expect_code(0);
+    let file = dir.path().join("sync.c1z");
+    // `segment-cli grants | head -0`: the reader is gone before the command writes a line.
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_segment-cli-e2e"));
+        cmd.args(["-f", &file.to_string_lossy(), "grants", "--output", "csv"]);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("BATON_") {
+                cmd.env_remove(key);
+            }
+        }
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}

@@ -64,7 +64,7 @@ pub enum AccessError {
     Io {
         /// What was being done.
         action: &'static str,
-        /// The file or directory (`-` for standard output).
+        /// The file or directory (`the output` for standard output).
         path: PathBuf,
         /// The OS error.
         #[source]
@@ -73,6 +73,12 @@ pub enum AccessError {
 }
 
 impl AccessError {
+    /// Whether the output was closed by its reader before everything was written (`... | head`):
+    /// not a failure of the command, which stops writing.
+    pub fn is_closed_output(&self) -> bool {
+        matches!(self, AccessError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,

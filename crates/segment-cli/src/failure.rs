@@ -27,6 +27,15 @@ pub(crate) fn api_error(err: &anyhow::Error) -> Option<&segment_api::Error> {
     })
 }
 
+/// Whether a review command stopped because its output was closed (`segment-cli ... | head`).
+pub(crate) fn is_closed_output(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<baton_access::AccessError>()
+            .is_some_and(baton_access::AccessError::is_closed_output)
+    })
+}
+
 /// Whether the failure is a full disk.
 fn is_disk_full(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {

@@ -120,6 +120,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 fn finish(result: anyhow::Result<u8>, base_url: Option<&str>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
+        // Like everything else printed on stdout (see `output`): a reader that has seen enough
+        // (`| head`) is not a failure.
+        Err(err) if failure::is_closed_output(&err) => {
+            tracing::debug!("the output was closed before everything was written");
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             tracing::debug!(error = ?err, "command failed");
             output::error_line(&failure::describe(&err, base_url));

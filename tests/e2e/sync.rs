@@ -140,6 +140,87 @@ async fn flags_come_from_baton_environment_variables() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_entitlements_and_grants_syncs_resources_only() {
+    let server = common::start(small_workspace()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let full = common::run(
+        dir.path(),
+        &with_conn(&server, &["--output", "json", "-f", "full.c1z"]),
+    )
+    .await;
+    full.expect_code(0);
+    let full = full.json();
+    server.reset_counters();
+
+    // The flag, and the variable on the `sync` subcommand.
+    let by_flag = common::run(
+        dir.path(),
+        &with_conn(
+            &server,
+            &[
+                "--output",
+                "json",
+                "-f",
+                "flag.c1z",
+                "--skip-entitlements-and-grants",
+            ],
+        ),
+    )
+    .await;
+    by_flag.expect_code(0);
+    let counters = server.counters();
+    let mut sync_args = vec!["sync".to_owned()];
+    sync_args.extend(with_conn(&server, &["--output", "json", "-f", "env.c1z"]));
+    let by_env = common::run_env(
+        dir.path(),
+        &sync_args,
+        &[("BATON_SKIP_ENTITLEMENTS_AND_GRANTS", "true")],
+    )
+    .await;
+    by_env.expect_code(0);
+    for (name, out) in [("flag", by_flag.json()), ("env", by_env.json())] {
+        // Every resource (roles only from the listing: none is synthesised from permissions).
+        for (kind, count) in full["resources"].as_object().unwrap() {
+            if kind != "role" {
+                assert_eq!(&out["resources"][kind], count, "{name} {kind}: {out}");
+            }
+        }
+        assert_eq!(out["entitlements"], 0, "{name}: {out}");
+        assert_eq!(out["grants"], 0, "{name}: {out}");
+        assert_eq!(out["requests"], out["min_requests"], "{name}: {out}");
+        assert!(
+            out["requests"].as_u64() < full["requests"].as_u64(),
+            "{name}: {out} vs {full}"
+        );
+    }
+    // No per-user or per-group request.
+    for op in [
+        "getUser",
+        "getUserGroup",
+        "listUsersFromUserGroup",
+        "listInvitesFromUserGroup",
+    ] {
+        assert!(
+            !counters.per_operation.contains_key(op),
+            "{op}: {:?}",
+            counters.per_operation
+        );
+    }
+    c1z::check_integrity(&dir.path().join("flag.c1z"));
+
+    // --skip-grants needs a targeted sync, which is not supported: refused before any request.
+    server.reset_counters();
+    let refused = common::run(dir.path(), &with_conn(&server, &["--skip-grants"])).await;
+    refused.expect_code(2);
+    assert!(
+        refused.stderr.contains("--sync-resources"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(server.counters().total, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn team_plan_skips_groups_with_a_warning_and_succeeds() {
     let server = MockServer::start(config(small_workspace()).plan(Plan::Team))
         .await

@@ -4,9 +4,20 @@
 //! before and after a grant and a revoke through segment-cli, bad files, and the file never
 //! written by reading it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common::{self, Output, args, fixture_path, small_workspace, with_conn};
+
+/// The small workspace served and synced once into `sync.c1z` of a new temporary directory.
+async fn synced_small_workspace() -> (segment_mock::MockServer, tempfile::TempDir, PathBuf) {
+    let server = common::start(small_workspace()).await;
+    let dir = tempfile::tempdir().unwrap();
+    common::run(dir.path(), &with_conn(&server, &["--output", "json"]))
+        .await
+        .expect_code(0);
+    let file = dir.path().join("sync.c1z");
+    (server, dir, file)
+}
 
 /// Runs a review command on `file` (no server involved).
 async fn review(dir: &Path, file: &Path, rest: &[&str]) -> Output {
@@ -17,12 +28,7 @@ async fn review(dir: &Path, file: &Path, rest: &[&str]) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn who_has_and_access_match_the_snapshot() {
-    let server = common::start(small_workspace()).await;
-    let dir = tempfile::tempdir().unwrap();
-    common::run(dir.path(), &with_conn(&server, &["--output", "json"]))
-        .await
-        .expect_code(0);
-    let file = dir.path().join("sync.c1z");
+    let (_server, dir, file) = synced_small_workspace().await;
     let before = std::fs::read(&file).unwrap();
 
     let questions: &[&[&str]] = &[
@@ -263,21 +269,11 @@ async fn bad_files_get_the_same_clear_errors_and_stay_as_they_were() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_that_stops_early_is_not_a_failure() {
-    let server = common::start(small_workspace()).await;
-    let dir = tempfile::tempdir().unwrap();
-    common::run(dir.path(), &with_conn(&server, &["--output", "json"]))
-        .await
-        .expect_code(0);
-    let file = dir.path().join("sync.c1z");
+    let (_server, dir, file) = synced_small_workspace().await;
     // `segment-cli grants | head -0`: the reader is gone before the command writes a line.
+    let mut cmd = common::command(dir.path());
+    cmd.args(["-f", &file.to_string_lossy(), "grants", "--output", "csv"]);
     let out = tokio::task::spawn_blocking(move || {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_segment-cli-e2e"));
-        cmd.args(["-f", &file.to_string_lossy(), "grants", "--output", "csv"]);
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("BATON_") {
-                cmd.env_remove(key);
-            }
-        }
         let mut child = cmd
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

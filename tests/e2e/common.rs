@@ -101,13 +101,8 @@ pub(crate) fn with_conn(server: &MockServer, rest: &[&str]) -> Vec<String> {
 /// variable of the test's own environment is removed first; logs are json lines unless
 /// `BATON_LOG_FORMAT` or `--log-format` says otherwise).
 pub(crate) async fn run_env(dir: &Path, args: &[String], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_segment-cli-e2e"));
-    cmd.current_dir(dir).args(args);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("BATON_") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = command(dir);
+    cmd.args(args);
     cmd.env("BATON_LOG_FORMAT", "json");
     for (key, value) in envs {
         cmd.env(key, value);
@@ -121,6 +116,18 @@ pub(crate) async fn run_env(dir: &Path, args: &[String], envs: &[(&str, &str)]) 
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// The program, to run in `dir`, without the test's own `BATON_*` variables.
+pub(crate) fn command(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_segment-cli-e2e"));
+    cmd.current_dir(dir);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BATON_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
 }
 
 /// Runs the program in `dir` with `args`.

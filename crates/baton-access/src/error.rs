@@ -76,7 +76,12 @@ impl AccessError {
     /// Whether the output was closed by its reader before everything was written (`... | head`):
     /// not a failure of the command, which stops writing.
     pub fn is_closed_output(&self) -> bool {
-        matches!(self, AccessError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+        matches!(
+            self,
+            AccessError::Io { path, source, .. }
+                if path.as_path() == std::path::Path::new(crate::table::OUTPUT)
+                    && source.kind() == std::io::ErrorKind::BrokenPipe
+        )
     }
 
     pub(crate) fn io(

@@ -101,7 +101,8 @@ fn write_file(
     let tmp = dir.join(format!(".{name}.{}.tmp", format.extension()));
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| AccessError::io("create", &tmp, e))?;
-        let mut table = TableWriter::new(BufWriter::new(file), format.output(), columns)?;
+        let mut table =
+            TableWriter::writing_to(BufWriter::new(file), &tmp, format.output(), columns)?;
         fill(&mut table)?;
         let rows = table.finish()?;
         std::fs::rename(&tmp, &path).map_err(|e| AccessError::io("rename into", &path, e))?;

@@ -1,8 +1,13 @@
 //! Rendering rows with fixed columns: an aligned text table (for a terminal), JSON lines (one
 //! object per row, keys in column order, every value a string) or CSV (RFC 4180, header row).
 
-use crate::error::{AccessError, Result};
 use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{AccessError, Result};
+
+/// The name [`TableWriter::new`] gives its output in errors (standard output, usually).
+pub(crate) const OUTPUT: &str = "the output";
 
 /// How rows are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +25,8 @@ pub enum OutputFormat {
 #[derive(Debug)]
 pub struct TableWriter<W: Write> {
     out: W,
+    /// What `out` is, for errors.
+    target: PathBuf,
     format: OutputFormat,
     columns: Vec<String>,
     buffered: Vec<Vec<String>>,
@@ -29,8 +36,19 @@ pub struct TableWriter<W: Write> {
 impl<W: Write> TableWriter<W> {
     /// Starts a table (CSV writes its header row now).
     pub fn new(out: W, format: OutputFormat, columns: &[&str]) -> Result<Self> {
+        Self::writing_to(out, Path::new(OUTPUT), format, columns)
+    }
+
+    /// Starts a table whose output is the file `target` (named in errors).
+    pub(crate) fn writing_to(
+        out: W,
+        target: &Path,
+        format: OutputFormat,
+        columns: &[&str],
+    ) -> Result<Self> {
         let mut w = Self {
             out,
+            target: target.to_path_buf(),
             format,
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             buffered: Vec::new(),
@@ -38,7 +56,7 @@ impl<W: Write> TableWriter<W> {
         };
         if format == OutputFormat::Csv {
             let header: Vec<String> = columns.iter().map(|c| csv_field(c)).collect();
-            writeln!(w.out, "{}", header.join(",")).map_err(stdout_error)?;
+            writeln!(w.out, "{}", header.join(",")).map_err(|e| w.write_error(e))?;
         }
         Ok(w)
     }
@@ -60,7 +78,7 @@ impl<W: Write> TableWriter<W> {
                 let fields: Vec<String> = (0..self.columns.len())
                     .map(|i| csv_field(value(i)))
                     .collect();
-                writeln!(self.out, "{}", fields.join(",")).map_err(stdout_error)
+                writeln!(self.out, "{}", fields.join(",")).map_err(|e| self.write_error(e))
             }
             OutputFormat::JsonLines => {
                 let mut line = String::from("{");
@@ -73,7 +91,7 @@ impl<W: Write> TableWriter<W> {
                     line.push_str(&json_string(value(i)));
                 }
                 line.push('}');
-                writeln!(self.out, "{line}").map_err(stdout_error)
+                writeln!(self.out, "{line}").map_err(|e| self.write_error(e))
             }
         }
     }
@@ -99,16 +117,16 @@ impl<W: Write> TableWriter<W> {
                         line.extend(std::iter::repeat_n(' ', w - v.chars().count() + 2));
                     }
                 }
-                writeln!(self.out, "{}", line.trim_end()).map_err(stdout_error)?;
+                writeln!(self.out, "{}", line.trim_end()).map_err(|e| self.write_error(e))?;
             }
         }
-        self.out.flush().map_err(stdout_error)?;
+        self.out.flush().map_err(|e| self.write_error(e))?;
         Ok(self.rows)
     }
-}
 
-fn stdout_error(e: std::io::Error) -> AccessError {
-    AccessError::io("write to", "the output", e)
+    fn write_error(&self, e: std::io::Error) -> AccessError {
+        AccessError::io("write to", &self.target, e)
+    }
 }
 
 /// One CSV field: quoted when it holds a comma, a quote or a line break.
@@ -132,6 +150,39 @@ mod tests {
     use super::*;
 
     const COLS: &[&str] = &["id", "name"];
+
+    /// A reader that has gone away.
+    #[derive(Debug)]
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_closed_output_is_told_apart_from_a_failed_file() {
+        let stdout = TableWriter::new(ClosedPipe, OutputFormat::Csv, COLS).unwrap_err();
+        assert!(stdout.is_closed_output(), "{stdout}");
+        assert!(
+            stdout
+                .to_string()
+                .starts_with("could not write to the output")
+        );
+
+        let file = Path::new("/exports/grants.csv");
+        let export =
+            TableWriter::writing_to(ClosedPipe, file, OutputFormat::Csv, COLS).unwrap_err();
+        assert!(!export.is_closed_output(), "{export}");
+        assert!(
+            export.to_string().contains("/exports/grants.csv"),
+            "{export}"
+        );
+    }
 
     fn render(format: OutputFormat, rows: &[[&str; 2]]) -> String {
         let mut out = Vec::new();

@@ -1,6 +1,9 @@
-//! The request pipeline: token check, latency, deterministic faults, the rate limiter,
-//! routing to the handlers, counters and the request log, and the response with its
-//! `X-RateLimit-*` headers.
+//! The request pipeline: token check, deterministic faults, the rate limiter, routing to the
+//! handlers, counters and the request log, the latency (the answer waits until
+//! `arrival + latency`), and the response with its `X-RateLimit-*` headers.
+//!
+//! A request is carried out when it arrives, so a client that gives up during the latency
+//! still has its request counted and its write applied, as with a real server.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -132,7 +135,8 @@ pub(crate) async fn entry(
             // Never written: the killed stream fails the write and the socket is reset.
             Response::new(Body::empty())
         }
-        Outcome::Reply(r) => build_response(r),
+        // The limiter's reset was measured from the arrival; the answer leaves later.
+        Outcome::Reply(r) => build_response(r, arrived.0.elapsed()),
     }
 }
 
@@ -335,7 +339,7 @@ fn success_reply(
     }
 }
 
-fn build_response(r: Reply) -> Response {
+fn build_response(r: Reply, since_arrival: Duration) -> Response {
     let len = r.body.len();
     let body = match r.slow {
         Some(pause) if len > 1 => {
@@ -363,7 +367,8 @@ fn build_response(r: Reply) -> Response {
         h.insert(header::CONTENT_LENGTH, v);
     }
     if let Some(v) = r.verdict {
-        let reset = httpdate::fmt_http_date(SystemTime::now() + v.reset_in);
+        let reset =
+            httpdate::fmt_http_date(SystemTime::now() + v.reset_in.saturating_sub(since_arrival));
         for (name, value) in [
             ("x-ratelimit-consumed", v.consumed.to_string()),
             ("x-ratelimit-remaining", v.remaining.to_string()),

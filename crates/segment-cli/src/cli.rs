@@ -227,11 +227,6 @@ pub(crate) struct SyncArgs {
     /// Finished syncs kept in the file (older ones are dropped) [default: the engine's default].
     #[arg(long, env = "BATON_KEEP_SYNCS", value_name = "N")]
     pub(crate) keep_syncs: Option<usize>,
-
-    /// Sync resources only, without entitlements or grants (baton's flag): no per-user or
-    /// per-group request is made.
-    #[arg(long, env = "BATON_SKIP_ENTITLEMENTS_AND_GRANTS", value_parser = BoolishValueParser::new())]
-    pub(crate) skip_entitlements_and_grants: bool,
 }
 
 impl GlobalArgs {
@@ -259,8 +254,6 @@ impl SyncArgs {
             },
             demo: self.demo || root.demo,
             keep_syncs: self.keep_syncs.or(root.keep_syncs),
-            skip_entitlements_and_grants: self.skip_entitlements_and_grants
-                || root.skip_entitlements_and_grants,
         }
     }
 }
@@ -297,7 +290,17 @@ pub(crate) struct CompatArgs {
     )]
     pub(crate) sync_resources: Vec<String>,
 
-    /// Skip grants of a targeted sync (refused: targeted syncs are not supported).
+    /// Skip entitlements and grants (refused: not supported).
+    #[arg(
+        long,
+        env = "BATON_SKIP_ENTITLEMENTS_AND_GRANTS",
+        hide = true,
+        global = true,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub(crate) skip_entitlements_and_grants: bool,
+
+    /// Skip grants of a targeted sync (refused: not supported).
     #[arg(long, env = "BATON_SKIP_GRANTS", hide = true, global = true, value_parser = BoolishValueParser::new())]
     pub(crate) skip_grants: bool,
 
@@ -429,11 +432,10 @@ impl CompatArgs {
                     .to_owned(),
             );
         }
-        if self.skip_grants {
+        if self.skip_entitlements_and_grants || self.skip_grants {
             return Some(
-                "--skip-grants applies to a targeted sync (--sync-resources), which is not \
-                 supported; --skip-entitlements-and-grants or --sync-resource-types restrict a \
-                 full sync"
+                "--skip-entitlements-and-grants/--skip-grants are not supported; \
+                 use --sync-resource-types to restrict a sync"
                     .to_owned(),
             );
         }

@@ -432,10 +432,18 @@ impl CompatArgs {
                     .to_owned(),
             );
         }
-        if self.skip_entitlements_and_grants || self.skip_grants {
+        if self.skip_entitlements_and_grants {
             return Some(
-                "--skip-entitlements-and-grants/--skip-grants are not supported; \
-                 use --sync-resource-types to restrict a sync"
+                "--skip-entitlements-and-grants is not supported: the classic c1z format records \
+                 no sync type, so a resources-only sync would read as a full sync in which every \
+                 grant was removed; use --sync-resource-types to restrict a sync"
+                    .to_owned(),
+            );
+        }
+        if self.skip_grants {
+            return Some(
+                "--skip-grants applies to a targeted sync (--sync-resources), which is not \
+                 supported; use --sync-resource-types to restrict a sync"
                     .to_owned(),
             );
         }

@@ -72,6 +72,8 @@ fn version_and_usage_errors() {
         &["--storage-engine", "pebble"],
         &["--client-secret", "y"],
         &["--demo", "--base-url", "http://127.0.0.1:1"],
+        &["--skip-entitlements-and-grants"],
+        &["sync", "--skip-grants"],
     ] {
         let out = run(args, &[]);
         assert_eq!(
@@ -82,6 +84,14 @@ fn version_and_usage_errors() {
         );
         assert!(out.stdout.is_empty());
     }
+    // Why the skip flags are refused (a resources-only sync would read as a full one).
+    let out = run(&[], &[("BATON_SKIP_ENTITLEMENTS_AND_GRANTS", "true")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("records no sync type"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -140,6 +140,102 @@ async fn flags_come_from_baton_environment_variables() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_entitlements_and_grants_syncs_resources_only() {
+    let server = common::start(small_workspace()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let full = common::run(
+        dir.path(),
+        &with_conn(&server, &["--output", "json", "-f", "sync.c1z"]),
+    )
+    .await;
+    full.expect_code(0);
+    let full = full.json();
+    let file = dir.path().join("sync.c1z");
+    let who_has = ["-f", "sync.c1z", "who-has", "group:grpEng0001:member"];
+    let holders = common::run(dir.path(), &args(&who_has)).await;
+    holders.expect_code(0);
+
+    // The flag (into a new file), and the variable on `sync` (appended to the full sync's file).
+    let mut runs = Vec::new();
+    for (flag, envs, file_arg) in [
+        (true, &[][..], "flag.c1z"),
+        (
+            false,
+            &[("BATON_SKIP_ENTITLEMENTS_AND_GRANTS", "true")][..],
+            "sync.c1z",
+        ),
+    ] {
+        server.reset_counters();
+        let mut all = vec!["sync".to_owned()];
+        all.extend(with_conn(&server, &["--output", "json", "-f", file_arg]));
+        if flag {
+            all.push("--skip-entitlements-and-grants".to_owned());
+        }
+        let out = common::run_env(dir.path(), &all, envs).await;
+        out.expect_code(0);
+        runs.push((file_arg, out.json(), server.counters()));
+    }
+    for (name, out, counters) in &runs {
+        // Every resource (roles only from the listing: none is synthesised from permissions).
+        for (kind, count) in full["resources"].as_object().unwrap() {
+            if kind != "role" {
+                assert_eq!(&out["resources"][kind], count, "{name} {kind}: {out}");
+            }
+        }
+        assert_eq!(out["entitlements"], 0, "{name}: {out}");
+        assert_eq!(out["grants"], 0, "{name}: {out}");
+        assert_eq!(out["requests"], out["min_requests"], "{name}: {out}");
+        assert!(
+            out["requests"].as_u64().unwrap() < full["requests"].as_u64().unwrap(),
+            "{name}: {out} vs {full}"
+        );
+        // No per-user or per-group request.
+        for op in [
+            "getUser",
+            "getUserGroup",
+            "listUsersFromUserGroup",
+            "listInvitesFromUserGroup",
+        ] {
+            assert!(
+                !counters.per_operation.contains_key(op),
+                "{name} {op}: {:?}",
+                counters.per_operation
+            );
+        }
+    }
+    c1z::check_integrity(&dir.path().join("flag.c1z"));
+    c1z::check_integrity(&file);
+
+    // Appended, the resources-only sync is recorded as such: the review commands still answer
+    // from the full sync, and `syncs` shows both.
+    let again = common::run(dir.path(), &args(&who_has)).await;
+    again.expect_code(0);
+    assert_eq!(again.stdout, holders.stdout);
+    let syncs = common::run(
+        dir.path(),
+        &args(&["-f", "sync.c1z", "syncs", "--output", "csv"]),
+    )
+    .await;
+    syncs.expect_code(0);
+    assert!(
+        syncs.stdout.contains("resources_only") && syncs.stdout.contains("full"),
+        "{}",
+        syncs.stdout
+    );
+
+    // --skip-grants needs a targeted sync, which is not supported: refused before any request.
+    server.reset_counters();
+    let refused = common::run(dir.path(), &with_conn(&server, &["--skip-grants"])).await;
+    refused.expect_code(2);
+    assert!(
+        refused.stderr.contains("--sync-resources"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(server.counters().total, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn team_plan_skips_groups_with_a_warning_and_succeeds() {
     let server = MockServer::start(config(small_workspace()).plan(Plan::Team))
         .await

@@ -1,7 +1,8 @@
 //! Reader and writer of Baton `.c1z` sync files in the classic v1 format: the magic `C1ZF\0`
 //! followed by one zstd frame of a SQLite database ("Profile A" of `docs/c1z-format.md` §2.7:
 //! classic column sets, grant expansion kept inside the grant blob), which every baton-sdk
-//! version and the `baton` CLI open.
+//! version and the `baton` CLI open. A sync of another type than full ([`SyncType`]) adds the
+//! one newer column that says so, `v1_sync_runs.sync_type`, as newer baton-sdks do on open.
 //!
 //! - [`C1zWriter`] writes one sync (appending to an existing file and keeping the newest
 //!   syncs), then atomically replaces the file (a uniquely named `.<file>.XXXXXX.tmp` next to
@@ -65,4 +66,4 @@ pub use reader::{
     C1zReader, EntitlementFilter, ExternalIds, GrantFilter, MAX_PAGE_SIZE, Page, PageRequest,
     ReaderOptions, ResourceFilter, Rows, SyncRun, SyncStats, SyncView,
 };
-pub use writer::{C1zWriter, WriteCounts, WriteSummary, WriterOptions};
+pub use writer::{C1zWriter, SyncType, WriteCounts, WriteSummary, WriterOptions};

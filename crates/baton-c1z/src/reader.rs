@@ -221,14 +221,18 @@ impl C1zReader {
 
     /// The sync a reader uses by default (Go SDK rules): the latest finished `full` sync
     /// (`ended_at DESC, sync_id DESC`), else the latest unfinished sync; `None` when the
-    /// file has no sync at all.
+    /// file has no sync at all. One addition: a file whose finished syncs are all of another
+    /// type (say `resources_only`) gives the latest of those before an unfinished one.
     pub fn latest_sync_run(&self) -> Result<Option<SyncRun>> {
-        let finished = if self.has_sync_type {
-            "WHERE ended_at IS NOT NULL AND sync_type = 'full' ORDER BY ended_at DESC, sync_id DESC LIMIT 1"
-        } else {
-            "WHERE ended_at IS NOT NULL ORDER BY ended_at DESC, sync_id DESC LIMIT 1"
-        };
-        if let Some(run) = self.query_sync_runs(finished, &[])?.pop() {
+        const ANY: &str = "WHERE ended_at IS NOT NULL ORDER BY ended_at DESC, sync_id DESC LIMIT 1";
+        if self.has_sync_type {
+            let full = "WHERE ended_at IS NOT NULL AND sync_type = 'full' \
+                        ORDER BY ended_at DESC, sync_id DESC LIMIT 1";
+            if let Some(run) = self.query_sync_runs(full, &[])?.pop() {
+                return Ok(Some(run));
+            }
+        }
+        if let Some(run) = self.query_sync_runs(ANY, &[])?.pop() {
             return Ok(Some(run));
         }
         Ok(self

@@ -193,6 +193,16 @@ pub(crate) fn missing_tables(conn: &Connection) -> Result<Vec<String>> {
 }
 
 /// Whether `table` has a column named `column`.
+/// Adds `v1_sync_runs.sync_type` (as newer baton-sdks do on open) unless it is there; the
+/// runs already in the file become `full`.
+pub(crate) fn add_sync_type_column(conn: &Connection) -> Result<()> {
+    if has_column(conn, "v1_sync_runs", "sync_type")? {
+        return Ok(());
+    }
+    conn.execute_batch("ALTER TABLE v1_sync_runs ADD COLUMN sync_type text not null default 'full'")
+        .ctx("adding the sync_type column")
+}
+
 pub(crate) fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
     let mut stmt = conn
         .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")

@@ -3,7 +3,7 @@
 
 mod options;
 
-pub use options::{WriteCounts, WriteSummary, WriterOptions};
+pub use options::{SyncType, WriteCounts, WriteSummary, WriterOptions};
 
 use crate::container::{self, DecodeLimits, Format};
 use crate::error::{C1zError, ObjectKind, Result, SqlContext};
@@ -142,10 +142,21 @@ impl C1zWriter {
 
         let sync_id = new_ksuid();
         let started_at = now_local();
-        conn.execute(
-            "INSERT INTO v1_sync_runs (sync_id, started_at, sync_token) VALUES (?1, ?2, '')",
-            params![sync_id, started_at],
-        )
+        if options.sync_type != SyncType::Full {
+            schema::add_sync_type_column(&conn)?;
+        }
+        if schema::has_column(&conn, "v1_sync_runs", "sync_type")? {
+            conn.execute(
+                "INSERT INTO v1_sync_runs (sync_id, started_at, sync_token, sync_type)
+                 VALUES (?1, ?2, '', ?3)",
+                params![sync_id, started_at, options.sync_type.as_str()],
+            )
+        } else {
+            conn.execute(
+                "INSERT INTO v1_sync_runs (sync_id, started_at, sync_token) VALUES (?1, ?2, '')",
+                params![sync_id, started_at],
+            )
+        }
         .ctx("starting the sync run")?;
 
         let inserter = Inserter::new(
@@ -333,7 +344,7 @@ impl C1zWriter {
         if opts.lookup_indexes {
             schema::create_lookup_indexes(&conn)?;
         }
-        let removed_syncs = cleanup(&conn, opts.keep_syncs, &sync_id)?;
+        let removed_syncs = cleanup(&conn, opts.keep_syncs, &sync_id, opts.sync_type)?;
         let freelist: i64 = conn
             .query_row("PRAGMA freelist_count", [], |r| r.get(0))
             .ctx("inspecting free pages")?;
@@ -415,34 +426,73 @@ fn check_integrity(conn: &Connection, path: &Path) -> Result<()> {
     Err(damaged(detail.join("; ")))
 }
 
-/// Deletes finished full syncs beyond the newest `keep_syncs` (0 = keep all), never
-/// `current`. Returns the removed ids.
-fn cleanup(conn: &Connection, keep_syncs: usize, current: &str) -> Result<Vec<String>> {
+/// Deletes finished full syncs beyond the newest `keep_syncs` (0 = keep all; `current` counts
+/// when it is full, and is never deleted), and finished syncs of other types that ended by the
+/// time the oldest kept full sync started or are beyond the newest `keep_syncs` of their own
+/// (baton-sdk keeps the former; the latter bounds a file that only gets resources-only syncs).
+/// Returns the removed ids.
+fn cleanup(
+    conn: &Connection,
+    keep_syncs: usize,
+    current: &str,
+    current_type: SyncType,
+) -> Result<Vec<String>> {
     if keep_syncs == 0 {
         return Ok(Vec::new());
     }
-    let full_only = schema::has_column(conn, "v1_sync_runs", "sync_type")?;
-    let sql = format!(
-        "SELECT sync_id FROM v1_sync_runs WHERE ended_at IS NOT NULL {}
-         ORDER BY ended_at DESC, sync_id DESC",
-        if full_only {
-            "AND sync_type = 'full'"
-        } else {
-            ""
-        }
-    );
-    let finished: Vec<String> = {
+    let typed = schema::has_column(conn, "v1_sync_runs", "sync_type")?;
+    let finished = |condition: &str| -> Result<Vec<(String, String)>> {
+        let sql = format!(
+            "SELECT sync_id, started_at FROM v1_sync_runs WHERE ended_at IS NOT NULL {condition}
+             AND sync_id <> ?1 ORDER BY ended_at DESC, sync_id DESC"
+        );
         let mut stmt = conn.prepare(&sql).ctx("listing finished syncs")?;
-        stmt.query_map([], |r| r.get(0))
+        stmt.query_map([current], |r| Ok((r.get(0)?, r.get(1)?)))
             .ctx("listing finished syncs")?
             .collect::<rusqlite::Result<_>>()
-            .ctx("listing finished syncs")?
+            .ctx("listing finished syncs")
     };
-    let removed: Vec<String> = finished
-        .into_iter()
-        .filter(|id| id != current)
-        .skip(keep_syncs.saturating_sub(1))
+    let full = finished(if typed { "AND sync_type = 'full'" } else { "" })?;
+    let current_full = current_type == SyncType::Full;
+    let keep_older_full = keep_syncs - usize::from(current_full);
+    let mut removed: Vec<String> = full
+        .iter()
+        .skip(keep_older_full)
+        .map(|(id, _)| id.clone())
         .collect();
+    if typed {
+        // The oldest kept full sync's start (the current sync's own when it is the only one).
+        let oldest_kept_start: Option<String> = match full.iter().take(keep_older_full).next_back()
+        {
+            Some((_, started)) => Some(started.clone()),
+            None if current_full => conn
+                .query_row(
+                    "SELECT started_at FROM v1_sync_runs WHERE sync_id = ?1",
+                    [current],
+                    |r| r.get(0),
+                )
+                .ctx("reading the sync's start")
+                .map(Some)?,
+            None => None,
+        };
+        let others = finished("AND sync_type <> 'full'")?;
+        let keep_other = keep_syncs - usize::from(!current_full);
+        for (i, (id, _)) in others.iter().enumerate() {
+            let ended_before_kept_full = match &oldest_kept_start {
+                Some(start) => conn
+                    .query_row(
+                        "SELECT ended_at <= ?2 FROM v1_sync_runs WHERE sync_id = ?1",
+                        params![id, start],
+                        |r| r.get::<_, bool>(0),
+                    )
+                    .ctx("comparing sync times")?,
+                None => false,
+            };
+            if ended_before_kept_full || i >= keep_other {
+                removed.push(id.clone());
+            }
+        }
+    }
     if removed.is_empty() {
         return Ok(removed);
     }

@@ -227,6 +227,12 @@ pub(crate) struct SyncArgs {
     /// Finished syncs kept in the file (older ones are dropped) [default: the engine's default].
     #[arg(long, env = "BATON_KEEP_SYNCS", value_name = "N")]
     pub(crate) keep_syncs: Option<usize>,
+
+    /// Sync resources only, without entitlements or grants (baton's flag): no per-user or
+    /// per-group request is made, and the file records a `resources_only` sync, which the
+    /// review commands pass over when they look for the newest full sync.
+    #[arg(long, env = "BATON_SKIP_ENTITLEMENTS_AND_GRANTS", value_parser = BoolishValueParser::new())]
+    pub(crate) skip_entitlements_and_grants: bool,
 }
 
 impl GlobalArgs {
@@ -254,6 +260,8 @@ impl SyncArgs {
             },
             demo: self.demo || root.demo,
             keep_syncs: self.keep_syncs.or(root.keep_syncs),
+            skip_entitlements_and_grants: self.skip_entitlements_and_grants
+                || root.skip_entitlements_and_grants,
         }
     }
 }
@@ -289,16 +297,6 @@ pub(crate) struct CompatArgs {
         value_delimiter = ','
     )]
     pub(crate) sync_resources: Vec<String>,
-
-    /// Skip entitlements and grants (refused: not supported).
-    #[arg(
-        long,
-        env = "BATON_SKIP_ENTITLEMENTS_AND_GRANTS",
-        hide = true,
-        global = true,
-        value_parser = BoolishValueParser::new()
-    )]
-    pub(crate) skip_entitlements_and_grants: bool,
 
     /// Skip grants of a targeted sync (refused: not supported).
     #[arg(long, env = "BATON_SKIP_GRANTS", hide = true, global = true, value_parser = BoolishValueParser::new())]
@@ -429,14 +427,6 @@ impl CompatArgs {
             return Some(
                 "--sync-resources (targeted sync) is not supported; \
                  use --sync-resource-types to restrict a full sync"
-                    .to_owned(),
-            );
-        }
-        if self.skip_entitlements_and_grants {
-            return Some(
-                "--skip-entitlements-and-grants is not supported: the classic c1z format records \
-                 no sync type, so a resources-only sync would read as a full sync in which every \
-                 grant was removed; use --sync-resource-types to restrict a sync"
                     .to_owned(),
             );
         }

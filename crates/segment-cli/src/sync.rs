@@ -47,6 +47,9 @@ pub(crate) async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<
     if let Some(dir) = &global.c1z_temp_dir {
         options = options.with_temp_dir(dir.clone());
     }
+    if args.skip_entitlements_and_grants {
+        options = options.with_skip_entitlements_and_grants();
+    }
 
     // A demo never writes into a real sync's file unless told to.
     let default_file = if demo.is_some() {

@@ -13,7 +13,9 @@ pub struct WriterOptions {
     /// Directory for the temporary database (`--c1z-temp-dir`); `None` = the OS temp dir.
     pub temp_dir: Option<PathBuf>,
     /// Number of finished full syncs kept in the file, the new one included (default 2,
-    /// like `BATON_KEEP_SYNC_COUNT`); 0 disables cleanup (every sync is kept).
+    /// like `BATON_KEEP_SYNC_COUNT`); 0 disables cleanup (every sync is kept). Syncs of
+    /// another [`SyncType`] are kept while newer than the oldest kept full sync, at most
+    /// this many of them.
     pub keep_syncs: usize,
     /// Rows written per SQLite transaction (default 50 000; must be > 0).
     pub batch_size: usize,
@@ -50,6 +52,34 @@ pub struct WriterOptions {
     /// [`C1zError::WriterFailed`] and must be dropped. Invalid objects are still refused by the
     /// `put_*` call that receives them.
     pub insert_thread: bool,
+    /// The kind of sync this run records (default [`SyncType::Full`]).
+    pub sync_type: SyncType,
+}
+
+/// The kind of sync a run records (`v1_sync_runs.sync_type`, `c1z-format.md` §2.2).
+///
+/// The classic layout this crate writes has no `sync_type` column, which readers take as
+/// `full`. A run of another type adds the column (`text not null default 'full'`, as every
+/// newer baton-sdk does when it opens an older file), so the runs before it stay full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyncType {
+    /// Resources, entitlements and grants.
+    #[default]
+    Full,
+    /// Resources only (`resources_only`, baton's `--skip-entitlements-and-grants`): readers
+    /// that look for the newest full sync pass over it.
+    ResourcesOnly,
+}
+
+impl SyncType {
+    /// The value stored in `v1_sync_runs.sync_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncType::Full => "full",
+            SyncType::ResourcesOnly => "resources_only",
+        }
+    }
 }
 
 impl Default for WriterOptions {
@@ -64,6 +94,7 @@ impl Default for WriterOptions {
             compression_threads: default_compression_threads(),
             lookup_indexes: false,
             insert_thread: available_cpus() > 1,
+            sync_type: SyncType::Full,
         }
     }
 }
@@ -115,6 +146,12 @@ impl WriterOptions {
     #[must_use]
     pub fn with_insert_thread(mut self, thread: bool) -> Self {
         self.insert_thread = thread;
+        self
+    }
+    /// Sets [`WriterOptions::sync_type`].
+    #[must_use]
+    pub fn with_sync_type(mut self, sync_type: SyncType) -> Self {
+        self.sync_type = sync_type;
         self
     }
     /// Sets [`WriterOptions::cache_size_kib`].

@@ -1,7 +1,7 @@
 //! Appending syncs to an existing file and keeping the newest ones.
 
 use crate::common::{entries, small, write_small};
-use baton_c1z::{C1zReader, GrantFilter, ReaderOptions, ResourceFilter, WriterOptions};
+use baton_c1z::{C1zReader, GrantFilter, ReaderOptions, ResourceFilter, SyncType, WriterOptions};
 
 #[test]
 fn appending_keeps_the_newest_two_syncs_and_reads_the_latest() {
@@ -117,6 +117,83 @@ fn keep_syncs_zero_keeps_everything_and_three_keeps_three() {
     let runs = reader.sync_runs().unwrap();
     assert_eq!(runs.len(), 3);
     assert_eq!(runs[2].sync_id, s);
+}
+
+#[test]
+fn a_resources_only_sync_is_typed_and_passed_over_by_latest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typed.c1z");
+    let only = || WriterOptions::default().with_sync_type(SyncType::ResourcesOnly);
+    let types = |path: &std::path::Path| -> Vec<(String, String)> {
+        let reader = C1zReader::open(path, ReaderOptions::default()).unwrap();
+        reader
+            .sync_runs()
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.sync_id, r.sync_type))
+            .collect()
+    };
+
+    // A classic file (no sync_type column) gains one; its runs stay full.
+    let f1 = write_small(&path, &small(3, "one"), WriterOptions::default());
+    assert!(!crate::common::has_sync_type_column(&path, dir.path()));
+    let r1 = write_small(&path, &small(0, "r1"), only());
+    assert!(crate::common::has_sync_type_column(&path, dir.path()));
+    assert_eq!(
+        types(&path),
+        [
+            (f1.clone(), "full".into()),
+            (r1.clone(), "resources_only".into())
+        ]
+    );
+    let reader = C1zReader::open(&path, ReaderOptions::default()).unwrap();
+    assert_eq!(
+        reader.latest().unwrap().sync_id(),
+        f1,
+        "the newest full sync"
+    );
+    assert_eq!(
+        reader
+            .sync(&r1)
+            .unwrap()
+            .grants(&GrantFilter::default())
+            .count(),
+        0
+    );
+    drop(reader);
+
+    // Keeping 2: two full syncs stay whatever resources-only syncs come between, and a
+    // resources-only sync older than the oldest kept full sync goes.
+    let f2 = write_small(&path, &small(4, "two"), WriterOptions::default());
+    let r2 = write_small(&path, &small(0, "r2"), only());
+    assert_eq!(
+        types(&path),
+        [
+            (f1.clone(), "full".into()),
+            (r1.clone(), "resources_only".into()),
+            (f2.clone(), "full".into()),
+            (r2.clone(), "resources_only".into()),
+        ]
+    );
+    let f3 = write_small(&path, &small(5, "three"), WriterOptions::default());
+    assert_eq!(
+        types(&path),
+        [
+            (f2.clone(), "full".into()),
+            (r2.clone(), "resources_only".into()),
+            (f3.clone(), "full".into()),
+        ]
+    );
+    // Resources-only syncs alone are bounded too (the newest two), and a file that holds
+    // nothing else reads its newest one.
+    let r3 = write_small(&path, &small(0, "r3"), only());
+    let r4 = write_small(&path, &small(0, "r4"), only());
+    let kept: Vec<String> = types(&path).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(kept, [f2.clone(), f3.clone(), r3, r4.clone()]);
+    let fresh = dir.path().join("fresh.c1z");
+    let r5 = write_small(&fresh, &small(0, "r5"), only());
+    let reader = C1zReader::open(&fresh, ReaderOptions::default()).unwrap();
+    assert_eq!(reader.latest().unwrap().sync_id(), r5);
 }
 
 #[test]

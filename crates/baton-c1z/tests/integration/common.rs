@@ -188,3 +188,15 @@ pub(crate) fn open_db(path: &Path, dir: &Path) -> rusqlite::Connection {
     std::fs::write(&db, raw_db(path)).unwrap();
     rusqlite::Connection::open(db).unwrap()
 }
+
+/// Whether the file's `v1_sync_runs` has a `sync_type` column.
+pub(crate) fn has_sync_type_column(path: &Path, dir: &Path) -> bool {
+    let conn = open_db(path, dir);
+    conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('v1_sync_runs') WHERE name = 'sync_type'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap()
+        == 1
+}

@@ -72,7 +72,6 @@ fn version_and_usage_errors() {
         &["--storage-engine", "pebble"],
         &["--client-secret", "y"],
         &["--demo", "--base-url", "http://127.0.0.1:1"],
-        &["--skip-entitlements-and-grants"],
         &["sync", "--skip-grants"],
     ] {
         let out = run(args, &[]);
@@ -84,11 +83,11 @@ fn version_and_usage_errors() {
         );
         assert!(out.stdout.is_empty());
     }
-    // Why the skip flags are refused (a resources-only sync would read as a full one).
-    let out = run(&[], &[("BATON_SKIP_ENTITLEMENTS_AND_GRANTS", "true")]);
+    // Why --skip-grants is refused.
+    let out = run(&["--skip-grants"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("records no sync type"),
+        text(&out.stderr).contains("targeted sync (--sync-resources)"),
         "{}",
         text(&out.stderr)
     );

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use baton_c1z::WriterOptions;
+use baton_c1z::{SyncType, WriterOptions};
 use segment_cache::Session;
 use segment_scheme::{ALL_RESOURCE_TYPES, WORKSPACE, mapping};
 
@@ -85,10 +85,17 @@ async fn run(
     // Compression on the writer thread alone (no zstd workers): the multi-threaded encoder's
     // buffers (~40 MiB) were the peak of a large sync, and compressing takes well under a
     // second of a sync that is bound by request latency.
+    // Like baton-sdk: skipping entitlements and grants makes a `resources_only` sync, which
+    // readers looking for the newest full sync pass over; skipping grants stays `full`.
+    let sync_type = match options.depth {
+        SyncDepth::SkipEntitlementsAndGrants => SyncType::ResourcesOnly,
+        _ => SyncType::Full,
+    };
     let mut writer_options = WriterOptions::default()
         .with_keep_syncs(options.keep_syncs)
         .with_cache_size_kib(WRITER_CACHE_KIB)
-        .with_compression_threads(0);
+        .with_compression_threads(0)
+        .with_sync_type(sync_type);
     if let Some(dir) = &options.temp_dir {
         writer_options = writer_options.with_temp_dir(dir.clone());
     }

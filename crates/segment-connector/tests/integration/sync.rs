@@ -453,6 +453,17 @@ async fn sync_depth_skips_grants_and_entitlements() {
         c.resources.len() as u64 + full_synthesized(&full, &c),
         full.resources.len() as u64
     );
+
+    // The file says what kind of sync each was (baton-sdk's types): skipping grants stays full.
+    let sync_type = |name: &str| {
+        let reader = baton_c1z::C1zReader::open(dir.path().join(name), Default::default()).unwrap();
+        let runs = reader.sync_runs().unwrap();
+        assert_eq!(runs.len(), 1);
+        runs[0].sync_type.clone()
+    };
+    assert_eq!(sync_type("full.c1z"), "full");
+    assert_eq!(sync_type("no-grants.c1z"), "full");
+    assert_eq!(sync_type("resources-only.c1z"), "resources_only");
 }
 
 /// Resources of the full sync missing from the resources-only sync (synthesised roles).

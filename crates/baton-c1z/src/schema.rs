@@ -192,7 +192,6 @@ pub(crate) fn missing_tables(conn: &Connection) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Whether `table` has a column named `column`.
 /// Adds `v1_sync_runs.sync_type` (as newer baton-sdks do on open) unless it is there; the
 /// runs already in the file become `full`.
 pub(crate) fn add_sync_type_column(conn: &Connection) -> Result<()> {
@@ -203,6 +202,7 @@ pub(crate) fn add_sync_type_column(conn: &Connection) -> Result<()> {
         .ctx("adding the sync_type column")
 }
 
+/// Whether `table` has a column named `column`.
 pub(crate) fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
     let mut stmt = conn
         .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")

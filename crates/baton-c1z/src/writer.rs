@@ -344,7 +344,13 @@ impl C1zWriter {
         if opts.lookup_indexes {
             schema::create_lookup_indexes(&conn)?;
         }
-        let removed_syncs = cleanup(&conn, opts.keep_syncs, &sync_id, opts.sync_type)?;
+        let removed_syncs = cleanup(
+            &conn,
+            opts.keep_syncs,
+            &sync_id,
+            &started_at,
+            opts.sync_type,
+        )?;
         let freelist: i64 = conn
             .query_row("PRAGMA freelist_count", [], |r| r.get(0))
             .ctx("inspecting free pages")?;
@@ -430,24 +436,28 @@ fn check_integrity(conn: &Connection, path: &Path) -> Result<()> {
 /// when it is full, and is never deleted), and finished syncs of other types that ended by the
 /// time the oldest kept full sync started or are beyond the newest `keep_syncs` of their own
 /// (baton-sdk keeps the former; the latter bounds a file that only gets resources-only syncs).
-/// Returns the removed ids.
+/// Times compare as stored text (one layout, most significant field first). Returns the
+/// removed ids.
 fn cleanup(
     conn: &Connection,
     keep_syncs: usize,
     current: &str,
+    current_started: &str,
     current_type: SyncType,
 ) -> Result<Vec<String>> {
     if keep_syncs == 0 {
         return Ok(Vec::new());
     }
     let typed = schema::has_column(conn, "v1_sync_runs", "sync_type")?;
-    let finished = |condition: &str| -> Result<Vec<(String, String)>> {
+    // (sync_id, started_at, ended_at) of the finished syncs but `current`, newest first.
+    let finished = |condition: &str| -> Result<Vec<(String, String, String)>> {
         let sql = format!(
-            "SELECT sync_id, started_at FROM v1_sync_runs WHERE ended_at IS NOT NULL {condition}
-             AND sync_id <> ?1 ORDER BY ended_at DESC, sync_id DESC"
+            "SELECT sync_id, started_at, ended_at FROM v1_sync_runs
+             WHERE ended_at IS NOT NULL {condition} AND sync_id <> ?1
+             ORDER BY ended_at DESC, sync_id DESC"
         );
         let mut stmt = conn.prepare(&sql).ctx("listing finished syncs")?;
-        stmt.query_map([current], |r| Ok((r.get(0)?, r.get(1)?)))
+        stmt.query_map([current], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .ctx("listing finished syncs")?
             .collect::<rusqlite::Result<_>>()
             .ctx("listing finished syncs")
@@ -455,41 +465,19 @@ fn cleanup(
     let full = finished(if typed { "AND sync_type = 'full'" } else { "" })?;
     let current_full = current_type == SyncType::Full;
     let keep_older_full = keep_syncs - usize::from(current_full);
-    let mut removed: Vec<String> = full
-        .iter()
-        .skip(keep_older_full)
-        .map(|(id, _)| id.clone())
-        .collect();
+    let (kept_full, old_full) = full.split_at(keep_older_full.min(full.len()));
+    let mut removed: Vec<String> = old_full.iter().map(|(id, ..)| id.clone()).collect();
     if typed {
         // The oldest kept full sync's start (the current sync's own when it is the only one).
-        let oldest_kept_start: Option<String> = match full.iter().take(keep_older_full).next_back()
-        {
-            Some((_, started)) => Some(started.clone()),
-            None if current_full => conn
-                .query_row(
-                    "SELECT started_at FROM v1_sync_runs WHERE sync_id = ?1",
-                    [current],
-                    |r| r.get(0),
-                )
-                .ctx("reading the sync's start")
-                .map(Some)?,
-            None => None,
-        };
-        let others = finished("AND sync_type <> 'full'")?;
+        let oldest_kept_start = kept_full
+            .last()
+            .map(|(_, started, _)| started.as_str())
+            .or(current_full.then_some(current_started));
         let keep_other = keep_syncs - usize::from(!current_full);
-        for (i, (id, _)) in others.iter().enumerate() {
-            let ended_before_kept_full = match &oldest_kept_start {
-                Some(start) => conn
-                    .query_row(
-                        "SELECT ended_at <= ?2 FROM v1_sync_runs WHERE sync_id = ?1",
-                        params![id, start],
-                        |r| r.get::<_, bool>(0),
-                    )
-                    .ctx("comparing sync times")?,
-                None => false,
-            };
-            if ended_before_kept_full || i >= keep_other {
-                removed.push(id.clone());
+        let others = finished("AND sync_type <> 'full'")?;
+        for (i, (id, _, ended)) in others.into_iter().enumerate() {
+            if i >= keep_other || oldest_kept_start.is_some_and(|start| ended.as_str() <= start) {
+                removed.push(id);
             }
         }
     }

@@ -112,18 +112,22 @@ pub(crate) fn proto_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Generates the full, formatted text of `pb.rs`.
-pub(crate) fn generate(root: &Path) -> anyhow::Result<String> {
-    let dir = proto_dir(root);
-    let files = proto_files(&dir)?;
-    let fds = protox::Compiler::new([&dir])?
+/// Generated Rust per protobuf package, as prost-build returns it.
+pub(crate) type Modules = std::collections::HashMap<prost_build::Module, String>;
+
+/// Compiles `files` (relative to the first include dir) with `protox` and generates their Rust
+/// with `config`, which [`prost_config`] starts. Imported packages are generated too (prost's
+/// message graph needs them to decide on derives); callers drop the modules they do not emit.
+pub(crate) fn compile(
+    includes: &[&Path],
+    files: &[PathBuf],
+    mut config: prost_build::Config,
+) -> anyhow::Result<Modules> {
+    let fds = protox::Compiler::new(includes)?
         .include_source_info(true)
         .include_imports(true)
-        .open_files(&files)?
+        .open_files(files)?
         .file_descriptor_set();
-
-    // The google.protobuf files stay in the request (prost-build's message graph needs them
-    // to decide on derives); their generated module is dropped below.
     let requests = fds
         .file
         .into_iter()
@@ -134,28 +138,41 @@ pub(crate) fn generate(root: &Path) -> anyhow::Result<String> {
             )
         })
         .collect();
+    Ok(config.generate(requests)?)
+}
 
+/// The prost-build settings of both generated files: `Any` type URLs and sorted maps
+/// (deterministic encoding, like Go's `Deterministic: true`). `.google.protobuf` ->
+/// `::prost_types` is prost-build's built-in extern path (adding it again is an error), so
+/// Any/Struct/Timestamp come from prost-types.
+pub(crate) fn prost_config() -> prost_build::Config {
     let mut config = prost_build::Config::new();
-    // `.google.protobuf` -> `::prost_types` is prost-build's built-in extern path (adding it
-    // again is an error), so Any/Struct/Timestamp come from prost-types.
     config
         .enable_type_names()
         .type_name_domain(["."], "type.googleapis.com")
-        // Sorted maps: deterministic encoding, like Go's `Deterministic: true`.
         .btree_map(["."]);
-    let mut modules = config.generate(requests)?;
+    config
+}
 
-    let mut take = |package: &str| -> anyhow::Result<String> {
-        let module = prost_build::Module::from_protobuf_package_name(package);
-        let code = modules
-            .remove(&module)
-            .with_context(|| format!("no code generated for package {package}"))?;
-        Ok(code
-            .lines()
-            .filter(|l| !l.starts_with("// This file is @generated"))
-            .collect::<Vec<_>>()
-            .join("\n"))
-    };
+/// Removes `package`'s code from `modules`, without prost's `@generated` line.
+pub(crate) fn take_package(modules: &mut Modules, package: &str) -> anyhow::Result<String> {
+    let module = prost_build::Module::from_protobuf_package_name(package);
+    let code = modules
+        .remove(&module)
+        .with_context(|| format!("no code generated for package {package}"))?;
+    Ok(code
+        .lines()
+        .filter(|l| !l.starts_with("// This file is @generated"))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// Generates the full, formatted text of `pb.rs`.
+pub(crate) fn generate(root: &Path) -> anyhow::Result<String> {
+    let dir = proto_dir(root);
+    let files = proto_files(&dir)?;
+    let mut modules = compile(&[&dir], &files, prost_config())?;
+    let mut take = |package: &str| take_package(&mut modules, package);
 
     let mut text = format!("{HEADER}\n//!\n//! Package `{MAIN_PACKAGE}`");
     for (package, _) in SUB_PACKAGES {

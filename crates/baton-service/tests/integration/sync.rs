@@ -123,13 +123,7 @@ async fn a_cancelled_heartbeat_stops_the_sync() {
     let id = h
         .mock
         .push_task(TaskType::SyncFull(SyncFullTask::default()));
-    let beats = |calls: &[Call]| {
-        calls
-            .iter()
-            .filter(|c| matches!(c, Call::Heartbeat { .. }))
-            .count()
-    };
-    assert!(h.mock.wait_until(WAIT, |c| beats(c) >= 2).await);
+    assert!(h.mock.wait_until(WAIT, |c| heartbeats(c) >= 2).await);
     h.mock.cancel_task(&id);
     let finish = h.mock.wait_finished(&id, WAIT).await.expect("finished");
     h.stop().await.unwrap();
@@ -159,13 +153,7 @@ async fn nine_failed_heartbeats_cancel_the_sync() {
     let id = h
         .mock
         .push_task(TaskType::SyncFull(SyncFullTask::default()));
-    let beats = |calls: &[Call]| {
-        calls
-            .iter()
-            .filter(|c| matches!(c, Call::Heartbeat { .. }))
-            .count()
-    };
-    assert!(h.mock.wait_until(WAIT, |c| beats(c) >= 1).await);
+    assert!(h.mock.wait_until(WAIT, |c| heartbeats(c) >= 1).await);
     h.mock.fail_heartbeats(1000);
     let finish = h.mock.wait_finished(&id, WAIT).await.expect("finished");
     h.stop().await.unwrap();
@@ -221,4 +209,12 @@ async fn a_broken_upload_is_retried_from_byte_zero() {
     assert_eq!(uploads[1].1, h.mock.upload(&id).unwrap().bytes.len());
     assert_eq!(h.clock.waits(Wait::UploadRetry), [Duration::ZERO]);
     h.assert_no_violations();
+}
+
+/// Heartbeats among the tenant's recorded calls.
+fn heartbeats(calls: &[Call]) -> usize {
+    calls
+        .iter()
+        .filter(|c| matches!(c, Call::Heartbeat { .. }))
+        .count()
 }

@@ -82,7 +82,7 @@ fn cli_reference(root: &Path) -> anyhow::Result<String> {
     String::from_utf8(output.stdout).context("the CLI reference is not UTF-8")
 }
 
-fn check(out: &Path, fresh: &str) -> anyhow::Result<()> {
+pub(crate) fn check(out: &Path, fresh: &str) -> anyhow::Result<()> {
     let current = std::fs::read_to_string(out).unwrap_or_default();
     if current != fresh {
         bail!(

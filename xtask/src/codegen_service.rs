@@ -100,11 +100,9 @@ mod tests {
     fn generated_code_is_fresh() {
         let root = crate::project_root();
         let fresh = generate(&root).unwrap();
-        let current = std::fs::read_to_string(output_path(&root)).unwrap_or_default();
-        assert!(
-            current == fresh,
-            "stale: run cargo xtask codegen (crates/c1-proto/src/pb.rs differs)"
-        );
+        if let Err(err) = crate::codegen::check(&output_path(&root), &fresh) {
+            panic!("{err}");
+        }
     }
 
     #[test]

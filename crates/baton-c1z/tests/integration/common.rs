@@ -144,9 +144,8 @@ pub(crate) fn small(users: usize, tag: &str) -> Small {
     }
 }
 
-/// Writes `data` as one sync into `path`; returns the sync id.
-pub(crate) fn write_small(path: &Path, data: &Small, opts: WriterOptions) -> String {
-    let mut w = C1zWriter::create(path, opts).unwrap();
+/// Puts every object of `data` into `w`.
+pub(crate) fn put_small(w: &mut C1zWriter, data: &Small) {
     for rt in &data.resource_types {
         w.put_resource_type(rt).unwrap();
     }
@@ -159,6 +158,12 @@ pub(crate) fn write_small(path: &Path, data: &Small, opts: WriterOptions) -> Str
     for g in &data.grants {
         w.put_grant(g).unwrap();
     }
+}
+
+/// Writes `data` as one sync into `path`; returns the sync id.
+pub(crate) fn write_small(path: &Path, data: &Small, opts: WriterOptions) -> String {
+    let mut w = C1zWriter::create(path, opts).unwrap();
+    put_small(&mut w, data);
     let id = w.sync_id().to_owned();
     let summary = w.finish().unwrap();
     assert_eq!(summary.sync_id, id);

@@ -82,15 +82,7 @@ fn racing_writers_never_damage_the_file_or_report_a_false_success() {
                         }
                         Err(e) => panic!("unexpected error: {e}"),
                     };
-                    for r in &data.resources {
-                        w.put_resource(r).unwrap();
-                    }
-                    for e in &data.entitlements {
-                        w.put_entitlement(e).unwrap();
-                    }
-                    for g in &data.grants {
-                        w.put_grant(g).unwrap();
-                    }
+                    crate::common::put_small(&mut w, &data);
                     let summary = w.finish().unwrap();
                     succeeded.lock().unwrap().push(summary.sync_id);
                 }

@@ -36,6 +36,16 @@ impl Subject {
         }
     }
 
+    /// A fresh read to verify what was written; a failure is [`ProvisionError::VerifyFailed`].
+    async fn reread(&self, client: &Client) -> Result<Vec<Permission>, ProvisionError> {
+        self.read(client)
+            .await
+            .map_err(|e| ProvisionError::VerifyFailed {
+                principal: self.reference(),
+                source: e.into(),
+            })
+    }
+
     /// The write as segment-api sends it (see [`Self::send`]).
     fn write(&self, add: bool, inputs: &[PermissionInput]) -> Result<PlannedWrite, ProvisionError> {
         let request = match (self, add) {
@@ -382,13 +392,7 @@ async fn converge(
             });
         }
         if !fresh {
-            current = subject
-                .read(client)
-                .await
-                .map_err(|e| ProvisionError::VerifyFailed {
-                    principal: who.clone(),
-                    source: e.into(),
-                })?;
+            current = subject.reread(client).await?;
             fresh = true;
             continue;
         }
@@ -429,13 +433,7 @@ async fn converge(
         }
         if !batches.first().is_some_and(|(add, _)| *add) {
             // A replace answers what was written: read back to see later changes.
-            current = subject
-                .read(client)
-                .await
-                .map_err(|e| ProvisionError::VerifyFailed {
-                    principal: who.clone(),
-                    source: e.into(),
-                })?;
+            current = subject.reread(client).await?;
             fresh = true;
         }
         expected = Some(desired);

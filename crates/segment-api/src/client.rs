@@ -373,28 +373,25 @@ impl Client {
                     body,
                 } => {
                     let rate_limit = rate_limit_info(&headers);
+                    let report = |status, retry_after| {
+                        inner.hook.after(&ResponseInfo {
+                            operation,
+                            access,
+                            status,
+                            rate_limit,
+                            retry_after,
+                        });
+                    };
                     if status.is_success() {
                         // Not JSON at all (e.g. a proxy's HTML page): a hard error.
                         if let Err(e) = check_content_type(operation, &headers) {
-                            inner.hook.after(&ResponseInfo {
-                                operation,
-                                access,
-                                status: Some(status.as_u16()),
-                                rate_limit,
-                                retry_after: None,
-                            });
+                            report(Some(status.as_u16()), None);
                             return Err(e);
                         }
                         if access == Access::Read && !is_json(&body) {
                             // Cut off on the way (a 200 with half a body): like a transport
                             // failure, so hooks see no status and the read is retried.
-                            inner.hook.after(&ResponseInfo {
-                                operation,
-                                access,
-                                status: None,
-                                rate_limit,
-                                retry_after: None,
-                            });
+                            report(None, None);
                             tracing::debug!(operation, "Segment API response body is not JSON");
                             let error = Error::Decode {
                                 operation,
@@ -406,13 +403,7 @@ impl Client {
                             };
                             (error, true, Wait::Failure(None))
                         } else {
-                            inner.hook.after(&ResponseInfo {
-                                operation,
-                                access,
-                                status: Some(status.as_u16()),
-                                rate_limit,
-                                retry_after: None,
-                            });
+                            report(Some(status.as_u16()), None);
                             tracing::debug!(
                                 operation,
                                 status = status.as_u16(),
@@ -432,29 +423,15 @@ impl Client {
                         } else {
                             None
                         };
-                        inner.hook.after(&ResponseInfo {
-                            operation,
-                            access,
-                            status: Some(code),
-                            rate_limit,
-                            retry_after: if code == 429 { server_wait } else { None },
-                        });
+                        let asked_wait = if code == 429 { server_wait } else { None };
+                        report(Some(code), asked_wait);
                         tracing::debug!(operation, status = code, "Segment API error response");
                         let retry = code == 429 || (status.is_server_error() && idempotent);
                         let wait = match server_wait {
                             Some(d) if code == 429 => Wait::RateLimited(d),
                             other => Wait::Failure(other),
                         };
-                        (
-                            classify(
-                                operation,
-                                code,
-                                parsed,
-                                if code == 429 { server_wait } else { None },
-                            ),
-                            retry,
-                            wait,
-                        )
+                        (classify(operation, code, parsed, asked_wait), retry, wait)
                     }
                 }
                 Attempt::Failed {

@@ -9,7 +9,7 @@ use super::groups::find_group;
 use super::parse::parse_permission_inputs;
 use super::render::access_permission_json;
 use crate::model::{Label, Permission, Workspace};
-use crate::reply::{ApiError, ApiOk, ApiResult};
+use crate::reply::{ApiOk, ApiResult};
 
 pub(super) type PermKey = (
     String,
@@ -50,12 +50,7 @@ fn merge_permissions(current: &mut Vec<Permission>, new: Vec<Permission>, add: b
 }
 
 pub(super) fn user_permissions(ctx: &mut Ctx<'_>, id: &str, body: &[u8], add: bool) -> ApiResult {
-    let u = ctx
-        .ws
-        .users
-        .iter()
-        .position(|u| u.id == id)
-        .ok_or_else(ApiError::not_found)?;
+    let u = super::users::find_user(ctx.ws, id)?;
     set_permissions(ctx, body, add, (id, "user"), |ws| {
         &mut ws.users[u].permissions
     })

@@ -6,6 +6,7 @@ use super::Ctx;
 use super::parse::required_query_array;
 use super::render::{minimal_user, permission_json};
 use crate::config::Plan;
+use crate::model::Workspace;
 use crate::query::{LastPage, Query, page};
 use crate::reply::{ApiError, ApiOk, ApiResult, success};
 
@@ -24,12 +25,7 @@ pub(super) fn list_users(ctx: &Ctx<'_>, q: &Query) -> ApiResult {
 
 /// `GET /users/{id}`: direct permissions only.
 pub(super) fn get_user(ctx: &Ctx<'_>, id: &str) -> ApiResult {
-    let user = ctx
-        .ws
-        .users
-        .iter()
-        .find(|u| u.id == id)
-        .ok_or_else(ApiError::not_found)?;
+    let user = &ctx.ws.users[find_user(ctx.ws, id)?];
     let perms: Vec<Value> = user
         .permissions
         .iter()
@@ -43,12 +39,7 @@ pub(super) fn get_user(ctx: &Ctx<'_>, id: &str) -> ApiResult {
 /// `GET /users/{id}/groups`.
 pub(super) fn list_user_groups_from_user(ctx: &Ctx<'_>, id: &str, q: &Query) -> ApiResult {
     let req = q.pagination()?;
-    let user = ctx
-        .ws
-        .users
-        .iter()
-        .find(|u| u.id == id)
-        .ok_or_else(ApiError::not_found)?;
+    let user = &ctx.ws.users[find_user(ctx.ws, id)?];
     // Groups do not exist on the Team plan, so the user belongs to none.
     let groups: Vec<Value> = if ctx.plan == Plan::Team {
         Vec::new()
@@ -92,4 +83,12 @@ pub(super) fn delete_users(ctx: &mut Ctx<'_>, q: &Query) -> ApiResult {
             .retain(|m| !removed.iter().any(|e| e.eq_ignore_ascii_case(m)));
     }
     Ok(success())
+}
+
+/// The index of user `id`, or Segment's 404.
+pub(super) fn find_user(ws: &Workspace, id: &str) -> Result<usize, ApiError> {
+    ws.users
+        .iter()
+        .position(|u| u.id == id)
+        .ok_or_else(ApiError::not_found)
 }
